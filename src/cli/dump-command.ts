@@ -1,0 +1,38 @@
+// Why: `nsdump dump`: dump with retries when the tree changes under us, then write atomically.
+import { rmSync } from 'node:fs';
+import { dumpTree } from '../discover/dump.js';
+import { TreeChangedError } from '../discover/errors.js';
+import { pendingDirs, writeImage } from '../image/write.js';
+import type { Image } from '../model/image.js';
+
+/** A signal mid-write must not leave a half-written temporary directory behind. */
+function cleanupOnSignal(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const d of pendingDirs) rmSync(d, { recursive: true, force: true });
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+export async function dumpCommand(opts: { pid: number; output: string; retries: number; quiet: boolean }): Promise<number> {
+  cleanupOnSignal();
+  let img: Image | undefined;
+  for (let attempt = 0; !img; attempt++) {
+    try {
+      img = await dumpTree(opts.pid);
+    } catch (err) {
+      if (!(err instanceof TreeChangedError) || attempt >= opts.retries) throw err;
+    }
+  }
+  const dir = writeImage(opts.output, img);
+  if (!opts.quiet) {
+    const edge = img.namespaces.some((n) => (n.ownerBeyondScope || n.parentBeyondScope) && !n.initial);
+    process.stdout.write(
+      `dumped ${img.namespaces.length} namespaces, ${img.processes.length} processes to ${dir}` +
+        (edge ? ' (some owners/parents lie beyond this scope: see nsdump show)' : '') +
+        '\n',
+    );
+  }
+  return 0;
+}

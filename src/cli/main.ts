@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Why: the thin command line. It parses arguments, calls the library, renders, and maps errors to
+// one line `nsdump: <what>: <why>` and a documented exit code. Command modules load lazily so
+// that `dump` never pays for what only `show` needs.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT, UsageError, exitCodeOf } from './exit-codes.js';
+import { NSDUMP_VERSION } from '../model/format.js';
+
+function fail(err: unknown): never {
+  const code = exitCodeOf(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`nsdump: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (code === EXIT.INTERNAL && process.env.NSDUMP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(code);
+}
+
+async function run(fn: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await fn();
+    process.exitCode = code ?? EXIT.OK;
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** A positive integer argument, or a usage error naming it. */
+export function parsePid(value: unknown): number {
+  const s = String(value);
+  if (!/^[1-9]\d{0,9}$/.test(s) || Number(s) > 0x3fffffff) throw new UsageError(`${s}: not a process id`);
+  return Number(s);
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('nsdump')
+  .usage('Usage: $0 <command> [options]\n\nDump, show, plan and restore the Linux namespaces of a process tree.')
+  .command(
+    'dump <pid>',
+    'record every namespace of the process tree rooted at <pid> as an image directory',
+    (y) =>
+      y
+        .positional('pid', { type: 'string', describe: 'root of the process tree' })
+        .option('output', { alias: 'o', type: 'string', describe: 'image directory to create (must not exist)', defaultDescription: 'nsdump-<pid>' })
+        .option('retries', { type: 'number', default: 2, describe: 'dump again this many times if the tree changes meanwhile' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing on success' }),
+    (argv) =>
+      run(async () => {
+        const pid = parsePid(argv.pid);
+        const { dumpCommand } = await import('./dump-command.js');
+        return dumpCommand({ pid, output: argv.output ?? `nsdump-${pid}`, retries: argv.retries, quiet: argv.quiet });
+      }),
+  )
+  .command(
+    'show <dir>',
+    'print an image: a namespace tree for people, or --json for scripts',
+    (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
+        .option('json', { type: 'boolean', default: false, describe: 'the whole image as JSON' }),
+    (argv) =>
+      run(async () => {
+        const { showCommand } = await import('./show-command.js');
+        return showCommand({ dir: String(argv.dir), json: argv.json });
+      }),
+  )
+  .demandCommand(1, 'nsdump: a command is required (dump, show)')
+  .strict()
+  .version(NSDUMP_VERSION)
+  .help()
+  .alias('h', 'help')
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((msg, err) => {
+    if (err) fail(err);
+    process.stderr.write(`nsdump: ${msg}\nTry 'nsdump --help' for more information.\n`);
+    process.exit(EXIT.USAGE);
+  })
+  .parseAsync();

@@ -1,0 +1,26 @@
+// Why: user and time namespaces cannot be entered by a multi-threaded process, so state that can
+// only be read from inside them (a user namespace no process is in, a time namespace nobody has as
+// time_for_children) is read by util-linux nsenter, which is single-threaded.
+import { spawnSync } from 'node:child_process';
+
+export class HelperError extends Error {
+  override readonly name = 'HelperError';
+}
+
+/**
+ * Enter the namespace at `nsPath` (a path nsenter can open: /proc/PID/fd/N works for our own fds)
+ * and print the given /proc/self files, separated by a line "--nsdump--".
+ */
+export function readInside(type: 'user' | 'time', nsPath: string, files: string[]): string[] {
+  const script = files.map((f) => `cat ${f} && echo --nsdump--`).join(' && ');
+  const args = [`--${type}=${nsPath}`];
+  // Without it nsenter -U switches to uid/gid 0, which fails where 0 is not mapped.
+  if (type === 'user') args.push('--preserve-credentials');
+  args.push('--', '/bin/sh', '-c', script);
+  const r = spawnSync('nsenter', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  if (r.error) throw new HelperError(`nsenter: ${r.error.message}`);
+  if (r.status !== 0) throw new HelperError(`nsenter --${type}: ${r.stderr.trim() || `exit ${r.status}`}`);
+  const parts = r.stdout.split('--nsdump--\n');
+  parts.pop();
+  return parts;
+}

@@ -1,0 +1,100 @@
+// Why: the state of uts, ipc, time, pid and mnt namespaces: each read the one way that gives the
+// namespace's own view (kernel-notes, "Reading state of another process's namespaces").
+import type { NsNode } from '../graph.js';
+import type { Mount, StateOf } from '../../model/image.js';
+import type { z } from 'zod';
+import { AT_FDCWD, readFileAt, uname } from '../../kernel/ffi.js';
+import { isErrno } from '../../kernel/errors.js';
+import { nsMntGetInfo } from '../../kernel/nsfs.js';
+import { readText, unescapeOctal } from '../procfs.js';
+import { readInside } from '../helper.js';
+import type { StateContext, StateResult } from './context.js';
+
+export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
+  const u = ctx.threads.within('uts', node.fd, uname);
+  return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
+}
+
+/** The ipc sysctls CRIU keeps, plus the mqueue limits; they follow the reading thread's ipc ns. */
+export const IPC_SYSCTLS = [
+  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.msg_next_id',
+  'kernel.sem', 'kernel.sem_next_id',
+  'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_next_id', 'kernel.shm_rmid_forced',
+  'fs.mqueue.msg_default', 'fs.mqueue.msg_max', 'fs.mqueue.msgsize_default', 'fs.mqueue.msgsize_max', 'fs.mqueue.queues_max',
+] as const;
+
+const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
+
+export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
+  const missing: string[] = [];
+  const sysctls = ctx.threads.within('ipc', node.fd, () => {
+    const out: Record<string, string> = {};
+    for (const name of IPC_SYSCTLS) {
+      try {
+        // kernel.sem separates its four values with tabs; store them space-separated.
+        out[name] = readFileAt(AT_FDCWD, SYSCTL_PATHS[name]!).trim().split(/\s+/).join(' ');
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+        missing.push(name);
+      }
+    }
+    return out;
+  });
+  return { state: { sysctls }, note: missing.length ? `not on this kernel: ${missing.join(', ')}` : '' };
+}
+
+export function parseTimensOffsets(text: string): StateOf<'time'> {
+  const get = (clock: string) => {
+    const m = new RegExp(`^${clock}\\s+(-?\\d+)\\s+(\\d+)`, 'm').exec(text);
+    if (!m) throw new Error(`timens_offsets: no ${clock} line`);
+    return { seconds: Number(m[1]), nanoseconds: Number(m[2]) };
+  };
+  return { monotonic: get('monotonic'), boottime: get('boottime') };
+}
+
+/**
+ * Offsets are absolute (relative to the host's clocks, not the parent's). /proc/PID/timens_offsets
+ * shows PID's time_for_children, so read it from a process whose time_for_children is this ns.
+ */
+export function readTime(ctx: StateContext, node: NsNode): StateResult<StateOf<'time'>> {
+  const pid = ctx.timeForChildren.get(node.key)?.[0];
+  const text = pid !== undefined ? readText(`/proc/${pid}/timens_offsets`) : readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
+  return { state: parseTimensOffsets(text), note: '' };
+}
+
+export function readPid(ctx: StateContext, node: NsNode): StateResult<StateOf<'pid'>> {
+  return { state: { level: ctx.graph.level(node) }, note: '' };
+}
+
+export function parseMountinfo(text: string): z.infer<typeof Mount>[] {
+  const out: z.infer<typeof Mount>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const f = line.split(' ');
+    const dash = f.indexOf('-', 6);
+    if (dash < 0) continue;
+    out.push({
+      id: Number(f[0]),
+      parentId: Number(f[1]),
+      device: f[2]!,
+      root: unescapeOctal(f[3]!),
+      mountPoint: unescapeOctal(f[4]!),
+      options: f[5]!,
+      fsType: f[dash + 1]!,
+      source: unescapeOctal(f[dash + 2] ?? ''),
+      superOptions: f[dash + 3] ?? '',
+    });
+  }
+  return out;
+}
+
+export function readMnt(ctx: StateContext, node: NsNode): StateResult<StateOf<'mnt'>> {
+  const pid = ctx.firstMember(node);
+  const mounts = pid !== undefined ? parseMountinfo(ctx.mountinfo(node.key, pid)) : [];
+  if (ctx.features.mntNsInfo) {
+    const { nrMounts } = nsMntGetInfo(node.fd, node.key);
+    return { state: { mountCount: nrMounts, mounts }, note: pid === undefined ? 'no process inside: mount count only' : '' };
+  }
+  if (pid === undefined) return { state: null, note: 'no process inside and no NS_MNT_GET_INFO: mount table unknown' };
+  return { state: { mountCount: mounts.length, mounts }, note: '' };
+}

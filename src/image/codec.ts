@@ -1,0 +1,228 @@
+// Why: the one module that knows the wire format. Every image file is a 4-byte magic, a u32
+// little-endian format version, then length-delimited protobuf messages (varint length first, as
+// protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
+import protobuf from 'protobufjs/light.js';
+import { descriptor } from '../generated/descriptor.js';
+import type { Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
+import { NS_LINKS, type NsType } from '../model/species.js';
+
+const root = protobuf.Root.fromJSON(descriptor);
+const T = (name: string) => root.lookupType(`nsdump.image.v1.${name}`);
+const types = {
+  inventory: T('Inventory'),
+  namespace: T('Namespace'),
+  process: T('Process'),
+  thread: T('Thread'),
+};
+
+export const FILES = {
+  inventory: { name: 'inventory.img', magic: 'NSDI' },
+  namespaces: { name: 'namespaces.img', magic: 'NSDN' },
+  processes: { name: 'processes.img', magic: 'NSDP' },
+  threads: { name: 'threads.img', magic: 'NSDT' },
+} as const;
+export type FileKind = keyof typeof FILES;
+
+/** Limits that keep a hostile image from exhausting memory. */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+const HEADER_BYTES = 8;
+
+export class ImageFormatError extends Error {
+  override readonly name = 'ImageFormatError';
+  constructor(readonly file: string, why: string) {
+    super(`${file}: ${why}`);
+  }
+}
+
+function frame(kind: FileKind, version: number, entries: Uint8Array[]): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.write(FILES[kind].magic, 0, 'latin1');
+  header.writeUInt32LE(version, 4);
+  const w = protobuf.Writer.create();
+  for (const e of entries) w.bytes(e);
+  return Buffer.concat([header, w.finish()]);
+}
+
+/** Split a file into its entries, checking magic, version and every length against the limits. */
+export function unframe(kind: FileKind, data: Buffer, knownVersion: number): Uint8Array[] {
+  const file = FILES[kind].name;
+  if (data.length === 0) throw new ImageFormatError(file, 'empty file');
+  if (data.length > MAX_FILE_BYTES) throw new ImageFormatError(file, `larger than ${MAX_FILE_BYTES} bytes`);
+  if (data.length < HEADER_BYTES) throw new ImageFormatError(file, 'truncated header');
+  const magic = data.toString('latin1', 0, 4);
+  if (magic !== FILES[kind].magic) throw new ImageFormatError(file, `wrong magic ${JSON.stringify(magic)} (expected ${FILES[kind].magic}): not an nsdump ${kind} image`);
+  const version = data.readUInt32LE(4);
+  if (version !== knownVersion) throw new ImageFormatError(file, `format version ${version} is not supported (this nsdump reads version ${knownVersion})`);
+  const r = protobuf.Reader.create(data.subarray(HEADER_BYTES));
+  const out: Uint8Array[] = [];
+  while (r.pos < r.len) {
+    const at = r.pos;
+    let len: number;
+    try {
+      len = r.uint32();
+    } catch {
+      throw new ImageFormatError(file, `entry ${out.length + 1}: truncated length at byte ${HEADER_BYTES + at}`);
+    }
+    if (len > MAX_ENTRY_BYTES) throw new ImageFormatError(file, `entry ${out.length + 1}: length ${len} exceeds ${MAX_ENTRY_BYTES}`);
+    if (r.pos + len > r.len) throw new ImageFormatError(file, `entry ${out.length + 1}: truncated (needs ${len} bytes, ${r.len - r.pos} left)`);
+    out.push(r.buf.subarray(r.pos, r.pos + len));
+    r.pos += len;
+  }
+  return out;
+}
+
+function decode(kind: FileKind, type: protobuf.Type, bytes: Uint8Array, index: number): Record<string, unknown> {
+  try {
+    const msg = type.decode(bytes);
+    return type.toObject(msg, { longs: String, enums: String, defaults: true, arrays: true, oneofs: true }) as Record<string, unknown>;
+  } catch (err) {
+    throw new ImageFormatError(FILES[kind].name, `entry ${index + 1}: ${(err as Error).message}`);
+  }
+}
+
+function encode(type: protobuf.Type, obj: Record<string, unknown>): Uint8Array {
+  // fromObject converts decimal strings to 64-bit values; never hand it a bigint (it would write 0).
+  return type.encode(type.fromObject(obj)).finish();
+}
+
+// ---- model ⇄ message -------------------------------------------------------------------------
+
+const id0 = (v: number | null) => v ?? 0;
+const orNull = (v: unknown) => (v === 0 || v === '0' ? null : (v as number));
+
+function refsToMsg(r: NsRefs) {
+  return Object.fromEntries(NS_LINKS.map((l) => [camel(l), id0(r[l])]));
+}
+function refsFromMsg(m: Record<string, number>): NsRefs {
+  return Object.fromEntries(NS_LINKS.map((l) => [l, orNull(m[camel(l)])])) as NsRefs;
+}
+function camel(s: string): string {
+  return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function stateToMsg(ns: Namespace): Record<string, unknown> {
+  if (!ns.state) return {};
+  const s = ns.state as Record<string, unknown>;
+  switch (ns.type) {
+    case 'user': {
+      const u = s as { setgroups: string };
+      const { setgroups: _, ...rest } = u as Record<string, unknown>;
+      return { user: { ...rest, setgroupsDeny: u.setgroups === 'deny' } };
+    }
+    case 'ipc': {
+      const sysctls = Object.entries((s as { sysctls: Record<string, string> }).sysctls)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, value]) => ({ name, value }));
+      return { ipc: { sysctls } };
+    }
+    default:
+      return { [ns.type]: s };
+  }
+}
+
+function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
+  const s = m[type] as Record<string, unknown> | undefined;
+  if (m.state !== type || !s) return null;
+  switch (type) {
+    case 'user': {
+      const { setgroupsDeny, ...rest } = s;
+      return { ...rest, setgroups: setgroupsDeny ? 'deny' : 'allow' };
+    }
+    case 'ipc':
+      return { sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])) };
+    case 'time': {
+      const ts = (t: Record<string, unknown>) => ({ seconds: Number(t.seconds), nanoseconds: t.nanoseconds });
+      return { monotonic: ts(s.monotonic as Record<string, unknown>), boottime: ts(s.boottime as Record<string, unknown>) };
+    }
+    default:
+      return s;
+  }
+}
+
+function nsToMsg(ns: Namespace): Record<string, unknown> {
+  return {
+    id: ns.id,
+    type: ns.type.toUpperCase(),
+    inode: ns.inode,
+    device: ns.device,
+    nsId: ns.nsId ?? '0',
+    owner: id0(ns.owner),
+    parent: id0(ns.parent),
+    ownerBeyondScope: ns.ownerBeyondScope,
+    parentBeyondScope: ns.parentBeyondScope,
+    inScope: ns.inScope,
+    initial: ns.initial,
+    holders: ns.holders.map((h) => ({ ...h, kind: h.kind.toUpperCase() })),
+    stateNote: ns.stateNote,
+    ...stateToMsg(ns),
+  };
+}
+
+function nsFromMsg(m: Record<string, unknown>): unknown {
+  const type = String(m.type).toLowerCase() as NsType;
+  return {
+    id: m.id,
+    type,
+    inode: m.inode,
+    device: m.device,
+    nsId: orNull(m.nsId),
+    owner: orNull(m.owner),
+    parent: orNull(m.parent),
+    ownerBeyondScope: m.ownerBeyondScope,
+    parentBeyondScope: m.parentBeyondScope,
+    inScope: m.inScope,
+    initial: m.initial,
+    holders: (m.holders as Record<string, unknown>[]).map((h): Holder => {
+      const kind = String(h.kind).toLowerCase() as Holder['kind'];
+      return kind === 'fd' ? { kind, pid: h.pid as number, fd: h.fd as number } : { kind, pid: h.pid as number, path: h.path as string };
+    }),
+    state: stateFromMsg(type, m),
+    stateNote: m.stateNote,
+  };
+}
+
+function inventoryToMsg(inv: Inventory): Record<string, unknown> {
+  return {
+    ...inv,
+    timeMs: String(inv.time),
+    scope: inv.scope.map((s) => ({ ...s, nsId: s.nsId ?? '0', id: id0(s.id) })),
+  };
+}
+
+function inventoryFromMsg(m: Record<string, unknown>): unknown {
+  const { timeMs, scope, ...rest } = m;
+  return {
+    ...rest,
+    time: Number(timeMs),
+    scope: (scope as Record<string, unknown>[]).map((s) => ({ ...s, nsId: orNull(s.nsId), id: orNull(s.id) })),
+  };
+}
+
+/** Encode an image into its files' bytes. */
+export function encodeImage(img: Image): Record<FileKind, Buffer> {
+  const v = img.inventory.formatVersion;
+  return {
+    inventory: frame('inventory', v, [encode(types.inventory, inventoryToMsg(img.inventory))]),
+    namespaces: frame('namespaces', v, img.namespaces.map((n) => encode(types.namespace, nsToMsg(n)))),
+    processes: frame('processes', v, img.processes.map((p: Process) => encode(types.process, { ...p, namespaces: refsToMsg(p.namespaces) }))),
+    threads: frame('threads', v, img.threads.map((t: Thread) => encode(types.thread, { ...t, namespaces: refsToMsg(t.namespaces) }))),
+  };
+}
+
+/**
+ * Decode files into an unvalidated image-shaped object; the caller validates it with the zod
+ * schema (image/read.ts). Errors name the file and entry.
+ */
+export function decodeImage(files: Record<FileKind, Buffer>, knownVersion: number): unknown {
+  const entries = (kind: FileKind) => unframe(kind, files[kind], knownVersion);
+  const inv = entries('inventory');
+  if (inv.length !== 1) throw new ImageFormatError(FILES.inventory.name, `holds ${inv.length} entries, expected exactly 1`);
+  const procMsg = (m: Record<string, unknown>) => ({ ...m, namespaces: refsFromMsg(m.namespaces as Record<string, number>) });
+  return {
+    inventory: inventoryFromMsg(decode('inventory', types.inventory, inv[0]!, 0)),
+    namespaces: entries('namespaces').map((b, i) => nsFromMsg(decode('namespaces', types.namespace, b, i))),
+    processes: entries('processes').map((b, i) => procMsg(decode('processes', types.process, b, i))),
+    threads: entries('threads').map((b, i) => procMsg(decode('threads', types.thread, b, i))),
+  };
+}

@@ -1,0 +1,184 @@
+// Why: the one module that talks to libc through koffi. Everything above it sees small typed
+// functions that either return a value or throw a SyscallError; errno is read right after each call
+// because any later fs call may overwrite it.
+import koffi from 'koffi';
+import { SyscallError } from './errors.js';
+
+const libc = koffi.load('libc.so.6');
+
+const c = {
+  open: libc.func('int open(const char *path, int flags)'),
+  close: libc.func('int close(int fd)'),
+  ioctlNone: libc.func('int ioctl(int fd, unsigned long req)'),
+  ioctlPtr: libc.func('int ioctl(int fd, unsigned long req, void *arg)'),
+  ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
+  syscall2: libc.func('long syscall(long nr, long a, long b)'),
+  syscall4: libc.func('long syscall(long nr, long a, long b, void *c, long d)'),
+  uname: libc.func('int uname(void *buf)'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  send: libc.func('long send(int fd, void *buf, unsigned long len, int flags)'),
+  recv: libc.func('long recv(int fd, void *buf, unsigned long len, int flags)'),
+  gettid: libc.func('int gettid()'),
+  openat: libc.func('int openat(int dirfd, const char *path, int flags)'),
+  read: libc.func('long read(int fd, void *buf, unsigned long n)'),
+  readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long n)'),
+  fstatat: libc.func('int fstatat(int dirfd, const char *path, void *st, int flags)'),
+  getdents64: libc.func('long syscall(long nr, int fd, void *buf, unsigned long n)'),
+  renameat2: libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
+};
+const SYS_getdents64 = 217;
+
+const SYS_pidfd_send_signal = 424;
+const SYS_pidfd_open = 434;
+
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0o2000000;
+export const O_DIRECTORY = 0o200000;
+
+// Scratch buffers for the *at calls below: a dump makes tens of thousands of them, all synchronous.
+const linkBuf = Buffer.alloc(4096);
+const readBuf = Buffer.alloc(64 * 1024);
+const statBuf = Buffer.alloc(144);
+const dentsBuf = Buffer.alloc(32 * 1024);
+/** Largest linux_dirent64 record: 19-byte header + NAME_MAX + NUL, 8-aligned. */
+const MAX_DIRENT = 280;
+
+function check(ret: number | bigint, syscall: string, path?: string): number {
+  const n = Number(ret);
+  if (n < 0) throw new SyscallError(syscall, koffi.errno(), path);
+  return n;
+}
+
+export function open(path: string, flags = O_RDONLY | O_CLOEXEC): number {
+  return check(c.open(path, flags), 'open', path);
+}
+
+export function close(fd: number): void {
+  // EINTR/EBADF on close leave nothing we could do differently; never throw from cleanup paths.
+  c.close(fd);
+}
+
+export function ioctlNone(fd: number, req: number, what?: string): number {
+  return check(c.ioctlNone(fd, req), 'ioctl', what);
+}
+
+export function ioctlPtr(fd: number, req: number, buf: Buffer, what?: string): number {
+  return check(c.ioctlPtr(fd, req, buf), 'ioctl', what);
+}
+
+export function ioctlVal(fd: number, req: number, arg: number, what?: string): number {
+  return check(c.ioctlVal(fd, req, arg), 'ioctl', what);
+}
+
+export function setns(fd: number, nstype: number, what?: string): void {
+  check(c.setns(fd, nstype), 'setns', what);
+}
+
+export function pidfdOpen(pid: number): number {
+  return check(c.syscall2(SYS_pidfd_open, pid, 0), 'pidfd_open', `pid ${pid}`);
+}
+
+/** Signal 0 through a pidfd: true while the process has not been reaped (pid cannot be reused). */
+export function pidfdAlive(pidfd: number): boolean {
+  const r = Number(c.syscall4(SYS_pidfd_send_signal, pidfd, 0, null, 0));
+  if (r === 0) return true;
+  const errno = koffi.errno();
+  if (errno === 3 /* ESRCH */) return false;
+  // EPERM means it exists but we may not signal it: still alive.
+  if (errno === 1) return true;
+  throw new SyscallError('pidfd_send_signal', errno);
+}
+
+/** struct utsname: six 65-byte fields (sysname nodename release version machine domainname). */
+export function uname(): { nodename: string; release: string; domainname: string } {
+  const buf = Buffer.alloc(65 * 6);
+  check(c.uname(buf), 'uname');
+  const field = (i: number) => {
+    const s = buf.subarray(i * 65, (i + 1) * 65);
+    const end = s.indexOf(0);
+    return s.subarray(0, end < 0 ? 65 : end).toString('utf8');
+  };
+  return { nodename: field(1), release: field(2), domainname: field(5) };
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return check(c.socket(domain, type, protocol), 'socket');
+}
+
+export function send(fd: number, buf: Buffer): number {
+  return check(c.send(fd, buf, buf.length, 0), 'send');
+}
+
+export function recv(fd: number, buf: Buffer): number {
+  return check(c.recv(fd, buf, buf.length, 0), 'recv');
+}
+
+export function gettid(): number {
+  return Number(c.gettid());
+}
+
+export function openDir(path: string): number {
+  return check(c.open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY), 'open', path);
+}
+
+export function openAt(dirfd: number, name: string, flags = O_RDONLY | O_CLOEXEC, what?: string): number {
+  return check(c.openat(dirfd, name, flags), 'openat', what ?? name);
+}
+
+/**
+ * Whole procfs file under a directory fd. procfs files are seq_file or proc_sys backed: a read
+ * fills the buffer until the end of the file, so a short read IS the end and saves a second call
+ * (a dump reads thousands of these; the kernel's per-call cost is what a dump spends its time on).
+ */
+export function readFileAt(dirfd: number, name: string, what?: string): string {
+  const fd = openAt(dirfd, name, O_RDONLY | O_CLOEXEC, what);
+  try {
+    let out = '';
+    for (;;) {
+      const n = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name);
+      out += readBuf.toString('utf8', 0, n);
+      if (n < readBuf.length) return out;
+    }
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** AT_FDCWD: readFileAt with an absolute path. */
+export const AT_FDCWD = -100;
+
+export function readlinkAt(dirfd: number, name: string, what?: string): string {
+  const n = check(c.readlinkat(dirfd, name, linkBuf, linkBuf.length), 'readlink', what ?? name);
+  return linkBuf.toString('utf8', 0, n);
+}
+
+/** st_nlink of a path under dirfd (x86_64 and aarch64 struct stat: u64 at offset 16 / u32 at 16). */
+export function nlinkAt(dirfd: number, name: string, what?: string): number {
+  check(c.fstatat(dirfd, name, statBuf, 0), 'stat', what ?? name);
+  return process.arch === 'x64' ? Number(statBuf.readBigUInt64LE(16)) : statBuf.readUInt32LE(16);
+}
+
+/** Entry names of an open directory, "." and ".." left out. */
+export function listDirFd(dirfd: number, what?: string): string[] {
+  const names: string[] = [];
+  for (;;) {
+    const n = check(c.getdents64(SYS_getdents64, dirfd, dentsBuf, dentsBuf.length), 'getdents64', what);
+    for (let off = 0; off < n; ) {
+      const reclen = dentsBuf.readUInt16LE(off + 16);
+      const end = dentsBuf.indexOf(0, off + 19);
+      const name = dentsBuf.toString('utf8', off + 19, end);
+      if (name !== '.' && name !== '..') names.push(name);
+      off += reclen;
+    }
+    // The kernel stops filling only when the next record does not fit: room left means the end.
+    if (n === 0 || dentsBuf.length - n >= MAX_DIRENT) return names;
+  }
+}
+
+const RENAME_NOREPLACE = 1;
+
+/** rename(2) that fails with EEXIST instead of replacing an existing (even empty) directory. */
+export function renameNoReplace(from: string, to: string): void {
+  check(c.renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE), 'rename', to);
+}

@@ -1,0 +1,175 @@
+// Why: the zod schemas here are the single source of the image types. Discovery produces values of
+// these types, the codec maps them to and from protobuf, `show --json` prints them as they are,
+// and the planner (a later stage) reads them after validation.
+import { z } from 'zod';
+import { NS_LINKS, NS_TYPES } from './species.js';
+
+export { FORMAT_VERSION } from "./format.js";
+import { FORMAT_VERSION } from "./format.js";
+
+const u32 = z.number().int().min(0).max(0xffffffff);
+const i64 = z.number().int().safe();
+/** 64-bit kernel values travel as decimal strings: JSON numbers lose precision past 2^53. */
+export const u64 = z.string().regex(/^(0|[1-9]\d{0,19})$/).refine((s) => BigInt(s) <= 0xffffffffffffffffn, 'exceeds 64 bits');
+const imageId = z.number().int().min(1);
+
+export const NsTypeSchema = z.enum(NS_TYPES);
+
+export const IdMapLine = z.object({ inside: u32, outside: u32, count: u32 });
+export type IdMapLine = z.infer<typeof IdMapLine>;
+
+export const UserState = z.object({
+  uidMap: z.array(IdMapLine),
+  gidMap: z.array(IdMapLine),
+  projidMap: z.array(IdMapLine),
+  setgroups: z.enum(['allow', 'deny']),
+  ownerUid: u32,
+  level: z.number().int().min(0),
+});
+
+export const UtsState = z.object({ hostname: z.string(), domainname: z.string() });
+
+export const IpcState = z.object({ sysctls: z.record(z.string(), z.string()) });
+
+export const Timespec = z.object({ seconds: i64, nanoseconds: z.number().int().min(0).max(999_999_999) });
+export const TimeState = z.object({ monotonic: Timespec, boottime: Timespec });
+
+export const PidState = z.object({ level: z.number().int().min(0) });
+
+export const CgroupState = z.object({
+  /** The namespace's root, absolute in the dumper's cgroup namespace; "" when it could not be derived. */
+  root: z.string(),
+  /** How a member's cgroup reads from inside the namespace (may start with "/.."). */
+  insidePath: z.string(),
+});
+
+export const NetAddress = z.object({ family: z.enum(['inet', 'inet6']), address: z.string(), prefixLen: z.number().int().min(0).max(128) });
+export const NetInterface = z.object({
+  index: z.number().int(),
+  name: z.string(),
+  kind: z.string(),
+  flags: z.array(z.string()),
+  mtu: u32,
+  mac: z.string(),
+  addresses: z.array(NetAddress),
+});
+export const NetState = z.object({ interfaces: z.array(NetInterface) });
+
+export const Mount = z.object({
+  id: u32,
+  parentId: u32,
+  device: z.string(),
+  root: z.string(),
+  mountPoint: z.string(),
+  options: z.string(),
+  fsType: z.string(),
+  source: z.string(),
+  superOptions: z.string(),
+});
+export const MntState = z.object({
+  mountCount: u32,
+  /** The mount table as a member sees it; empty when no process of the tree is inside. */
+  mounts: z.array(Mount),
+});
+
+export const NsState = z.union([UserState, UtsState, IpcState, TimeState, PidState, CgroupState, NetState, MntState]);
+
+export const STATE_SCHEMAS = {
+  user: UserState,
+  pid: PidState,
+  mnt: MntState,
+  net: NetState,
+  ipc: IpcState,
+  uts: UtsState,
+  cgroup: CgroupState,
+  time: TimeState,
+} as const;
+export type StateOf<T extends keyof typeof STATE_SCHEMAS> = z.infer<(typeof STATE_SCHEMAS)[T]>;
+
+export const HolderKind = z.enum(['fd', 'bind']);
+export const Holder = z.object({
+  kind: HolderKind,
+  /** The process holding the fd, or for a bind mount a process in the mount namespace where it is mounted. */
+  pid: z.number().int().min(1),
+  fd: z.number().int().min(0).optional(),
+  /** For a bind mount: the mount point as that process sees it. */
+  path: z.string().optional(),
+});
+export type Holder = z.infer<typeof Holder>;
+
+export const Namespace = z.object({
+  id: imageId,
+  type: NsTypeSchema,
+  inode: u32,
+  device: u32,
+  /** NS_GET_ID (6.18+); null where the kernel lacks it. */
+  nsId: u64.nullable(),
+  owner: imageId.nullable(),
+  parent: imageId.nullable(),
+  /** NS_GET_USERNS answered EPERM: the owner lies beyond the dumper's scope. */
+  ownerBeyondScope: z.boolean(),
+  /** NS_GET_PARENT answered EPERM: the parent lies beyond the scope (or this is an initial namespace). */
+  parentBeyondScope: z.boolean(),
+  /** One of the dumper's own namespaces: a restore joins it rather than creating it. */
+  inScope: z.boolean(),
+  initial: z.boolean(),
+  holders: z.array(Holder),
+  state: NsState.nullable(),
+  /** Why state is null or incomplete. */
+  stateNote: z.string(),
+});
+export type Namespace = z.infer<typeof Namespace>;
+
+const NsRefs = z.object(Object.fromEntries(NS_LINKS.map((l) => [l, imageId.nullable()])) as Record<(typeof NS_LINKS)[number], z.ZodNullable<typeof imageId>>);
+export type NsRefs = z.infer<typeof NsRefs>;
+
+export const Process = z.object({
+  pid: z.number().int().min(1),
+  ppid: z.number().int().min(0),
+  comm: z.string(),
+  /** Pid in each pid namespace from the dumper's outwards-visible one inwards (NSpid, outermost first). */
+  nspid: z.array(z.number().int().min(1)),
+  namespaces: NsRefs,
+});
+export type Process = z.infer<typeof Process>;
+
+export const Thread = z.object({
+  pid: z.number().int().min(1),
+  tid: z.number().int().min(1),
+  namespaces: NsRefs,
+});
+export type Thread = z.infer<typeof Thread>;
+
+export const Features = z.object({
+  nsGetId: z.boolean(),
+  pidfdNamespaces: z.boolean(),
+  pidfdSetns: z.boolean(),
+  mntNsInfo: z.boolean(),
+  /** NS_GET_TGID_IN_PIDNS (6.11): pids translated by ioctl instead of read from /proc/PID/status. */
+  pidnsTranslate: z.boolean(),
+});
+export type Features = z.infer<typeof Features>;
+
+export const ScopeEntry = z.object({ type: NsTypeSchema, inode: u32, nsId: u64.nullable(), id: imageId.nullable() });
+
+export const Inventory = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  nsdumpVersion: z.string(),
+  kernelRelease: z.string(),
+  features: Features,
+  /** The dumper's own namespaces: the edge of what it could see. */
+  scope: z.array(ScopeEntry),
+  rootPid: z.number().int().min(1),
+  /** Unix time of the dump, milliseconds. */
+  time: z.number().int().min(0),
+  hostname: z.string(),
+});
+export type Inventory = z.infer<typeof Inventory>;
+
+export const Image = z.object({
+  inventory: Inventory,
+  namespaces: z.array(Namespace),
+  processes: z.array(Process),
+  threads: z.array(Thread),
+});
+export type Image = z.infer<typeof Image>;

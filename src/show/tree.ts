@@ -1,0 +1,129 @@
+// Why: the human view of an image, in the spirit of `lsns --tree` and lxkns's lsuns: user
+// namespaces nested by parent, under each what it owns with its key state, and the processes that
+// live there, grouped by the namespaces they share.
+import type { Image, Namespace, NsRefs, Process } from '../model/image.js';
+import { NS_LINKS, NS_TYPES } from '../model/species.js';
+
+const name = (n: Namespace) => `${n.type}#${n.id}`;
+
+function maps(label: string, m: { inside: number; outside: number; count: number }[]): string {
+  if (!m.length) return `${label} unset`;
+  return `${label} ${m.map((l) => `${l.inside}→${l.outside}×${l.count}`).join(',')}`;
+}
+
+function offset(t: { seconds: number; nanoseconds: number }): string {
+  return `${t.seconds >= 0 ? '+' : ''}${t.seconds}${t.nanoseconds ? `.${String(t.nanoseconds).padStart(9, '0')}` : ''}s`;
+}
+
+function summary(n: Namespace, img: Image, reference: Record<string, string> | undefined): string {
+  const bits: string[] = [];
+  if (n.initial) bits.push('initial');
+  if (n.inScope) bits.push('dumper\'s own');
+  if (n.ownerBeyondScope && !n.initial) bits.push('owner beyond scope');
+  if (n.parentBeyondScope && !n.initial && (n.type === 'user' || n.type === 'pid')) bits.push('parent beyond scope');
+  const s = n.state as Record<string, any> | null;
+  if (s) {
+    switch (n.type) {
+      case 'user':
+        bits.push(`level ${s.level}`, `owner uid ${s.ownerUid}`, maps('uid', s.uidMap), maps('gid', s.gidMap));
+        if (s.setgroups === 'deny') bits.push('setgroups deny');
+        break;
+      case 'pid': {
+        bits.push(`level ${s.level}`);
+        const parent = n.parent ? img.namespaces[n.parent - 1] : undefined;
+        if (parent) bits.push(`child of ${name(parent)}`);
+        break;
+      }
+      case 'uts':
+        bits.push(`hostname ${JSON.stringify(s.hostname)}`);
+        if (s.domainname !== '(none)') bits.push(`domainname ${JSON.stringify(s.domainname)}`);
+        break;
+      case 'ipc': {
+        const changed = reference ? Object.entries(s.sysctls as Record<string, string>).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
+        bits.push(changed.length ? changed.map(([k, v]) => `${k}=${v}`).join(' ') : reference ? 'sysctls as in the dumper\'s own' : `${Object.keys(s.sysctls).length} sysctls`);
+        break;
+      }
+      case 'time':
+        bits.push(`monotonic ${offset(s.monotonic)}`, `boottime ${offset(s.boottime)}`);
+        break;
+      case 'cgroup':
+        bits.push(`root ${s.root || `unknown (${s.insidePath} inside)`}`);
+        break;
+      case 'mnt':
+        bits.push(`${s.mountCount} mounts`);
+        break;
+      case 'net':
+        bits.push(
+          (s.interfaces as any[])
+            .map((i) => `${i.name}${i.flags.includes('UP') ? '' : '(down)'}${i.addresses.length ? ` ${i.addresses.map((a: any) => `${a.address}/${a.prefixLen}`).join(' ')}` : ''}`)
+            .join(', ') || 'no interfaces',
+        );
+        break;
+    }
+  }
+  if (n.stateNote) bits.push(`(${n.stateNote})`);
+  for (const h of n.holders) bits.push(h.kind === 'fd' ? `held by fd ${h.fd} of pid ${h.pid}` : `held by bind mount ${h.path} (seen by pid ${h.pid})`);
+  return `${name(n)} [${n.inode}] ${bits.join(', ')}`;
+}
+
+function refsKey(r: NsRefs): string {
+  return NS_LINKS.map((l) => r[l] ?? '-').join(',');
+}
+
+function groupLine(img: Image, procs: Process[]): string {
+  const r = procs[0]!.namespaces;
+  const ns = NS_TYPES.filter((t) => t !== 'user').map((t) => (r[t] ? `${t}#${r[t]}` : `${t}#?`));
+  for (const l of ['pid_for_children', 'time_for_children'] as const) {
+    const base = l === 'pid_for_children' ? r.pid : r.time;
+    if (r[l] !== base) ns.push(`${l}=${r[l] ? `#${r[l]}` : 'none'}`);
+  }
+  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
+  const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
+  return `${procs.length === 1 ? 'process' : `${procs.length} processes`} ${shown.join(', ')}${more} in ${ns.join(' ')}`;
+}
+
+export function renderTree(img: Image): string {
+  const inv = img.inventory;
+  const lines: string[] = [
+    `image: root pid ${inv.rootPid}, ${img.namespaces.length} namespaces, ${img.processes.length} processes` +
+      `${img.threads.length ? `, ${img.threads.length} threads apart` : ''}; dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()} by nsdump ${inv.nsdumpVersion}`,
+  ];
+  const ownIpc = img.namespaces.find((n) => n.type === 'ipc' && n.inScope)?.state as { sysctls: Record<string, string> } | undefined;
+  const children = new Map<number | null, Namespace[]>();
+  for (const n of img.namespaces) {
+    const key = n.type === 'user' ? n.parent : n.owner;
+    const list = children.get(key) ?? [];
+    list.push(n);
+    children.set(key, list);
+  }
+  const groups = new Map<number | null, Map<string, Process[]>>();
+  for (const p of img.processes) {
+    const u = p.namespaces.user;
+    const byKey = groups.get(u) ?? new Map<string, Process[]>();
+    const k = refsKey(p.namespaces);
+    byKey.set(k, [...(byKey.get(k) ?? []), p]);
+    groups.set(u, byKey);
+  }
+  const threadsOf = new Map<number | null, typeof img.threads>();
+  for (const t of img.threads) threadsOf.set(t.namespaces.user, [...(threadsOf.get(t.namespaces.user) ?? []), t]);
+
+  const walk = (n: Namespace, prefix: string, last: boolean, top: boolean) => {
+    lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${summary(n, img, n.inScope ? undefined : ownIpc?.sysctls)}`);
+    if (n.type !== 'user') return;
+    const inner = top ? '' : `${prefix}${last ? '   ' : '│  '}`;
+    const owned = children.get(n.id) ?? [];
+    const items: (() => void)[] = [];
+    const nonUser = owned.filter((c) => c.type !== 'user');
+    const users = owned.filter((c) => c.type === 'user');
+    const procLines = [...(groups.get(n.id)?.values() ?? [])].map((ps) => groupLine(img, ps));
+    const threadLines = (threadsOf.get(n.id) ?? []).map((t) => `thread ${t.tid} of pid ${t.pid} in ${NS_TYPES.map((ty) => `${ty}#${t.namespaces[ty] ?? '?'}`).join(' ')}`);
+    const total = nonUser.length + procLines.length + threadLines.length + users.length;
+    let i = 0;
+    for (const c of nonUser) items.push(((c, isLast) => () => walk(c, inner, isLast, false))(c, ++i === total));
+    for (const l of [...procLines, ...threadLines]) items.push(((l, isLast) => () => lines.push(`${inner}${isLast ? '└─ ' : '├─ '}${l}`))(l, ++i === total));
+    for (const c of users) items.push(((c, isLast) => () => walk(c, inner, isLast, false))(c, ++i === total));
+    for (const f of items) f();
+  };
+  for (const n of children.get(null) ?? []) walk(n, '', true, true);
+  return `${lines.join('\n')}\n`;
+}
