@@ -97,7 +97,8 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
     }
     opts.onStage?.('namespaces');
 
-    const scope = scopeOf(features.nsGetId);
+    const selfLinks = readLinks('/proc/self');
+    const scope = scopeOf(selfLinks, features.nsGetId);
     const scopeKeys = new Set(scope.map((s) => nodeKey(s.type, s.inode)));
     const order = topoOrder(
       [...graph.nodes.values()].map((n) => ({ key: n.key, type: n.type, sortKey: BigInt(n.nsId ?? n.inode), owner: n.owner, parent: n.parent })),
@@ -105,7 +106,7 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
     const ids = new Map(order.map((k, i) => [k, i + 1]));
 
     threads = new ThreadNamespaces();
-    const ctx = new StateContext(graph, members, timeForChildren, threads, scopeKeys, features);
+    const ctx = new StateContext(graph, members, timeForChildren, threads, scopeKeys, features, selfLinks);
     const users = new UserStateReader(ctx);
     const readers: Record<NsType, (n: NsNode) => StateResult<unknown>> = {
       user: (n) => users.read(n),
@@ -195,8 +196,7 @@ function nsPids(graph: NsGraph, p: ProcInfo, translate: boolean): number[] {
 }
 
 /** The dumper's own namespaces: what it stands in, and so the edge of what it can see. */
-function scopeOf(haveNsId: boolean): { type: NsType; inode: number; nsId: string | null }[] {
-  const links = readLinks('/proc/self');
+function scopeOf(links: LinkInodes, haveNsId: boolean): { type: NsType; inode: number; nsId: string | null }[] {
   return NS_TYPES.map((type) => {
     let nsId: string | null = null;
     if (haveNsId) {

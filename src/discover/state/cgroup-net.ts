@@ -26,7 +26,7 @@ export function deriveCgroupRoot(outside: string, inside: string): string {
 }
 
 export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf<'cgroup'>> {
-  // With no member in the tree, our own cgroup serves as the probe: the formula is the same.
+  // With no member at all, our own cgroup serves as the probe: the formula is the same.
   const pid = ctx.firstMember(node) ?? process.pid;
   const file = `/proc/${pid}/cgroup`;
   const outside = cgroupPath(readText(file));

@@ -4,6 +4,7 @@ import type { NsGraph, NsNode } from '../graph.js';
 import type { ThreadNamespaces } from '../../kernel/switch.js';
 import type { Features } from '../../model/image.js';
 import { readText } from '../procfs.js';
+import type { LinkInodes } from '../processes.js';
 
 export interface StateResult<S> {
   state: S | null;
@@ -23,10 +24,25 @@ export class StateContext {
     /** Keys of the dumper's own namespaces. */
     readonly scopeKeys: Set<string>,
     readonly features: Features,
+    /** The dumper's own links: it can stand in as a member of its own namespaces. */
+    readonly selfLinks: LinkInodes,
   ) {}
 
+  /**
+   * A process inside the namespace: one of the tree, else the dumper itself when it is its own
+   * (a helper cannot enter the user namespace it is already in: setns answers EINVAL).
+   */
   firstMember(node: NsNode): number | undefined {
-    return this.members.get(node.key)?.[0];
+    const tree = this.members.get(node.key)?.[0];
+    if (tree !== undefined) return tree;
+    return this.selfLinks[node.type] === node.inode ? process.pid : undefined;
+  }
+
+  /** A process whose time_for_children is this time namespace (timens_offsets shows that one). */
+  timeReader(node: NsNode): number | undefined {
+    const tree = this.timeForChildren.get(node.key)?.[0];
+    if (tree !== undefined) return tree;
+    return this.selfLinks.time_for_children === node.inode ? process.pid : undefined;
   }
 
   /** A path a helper process can open to reach the namespace: our own fd through /proc. */

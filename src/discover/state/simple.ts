@@ -57,7 +57,7 @@ export function parseTimensOffsets(text: string): StateOf<'time'> {
  * shows PID's time_for_children, so read it from a process whose time_for_children is this ns.
  */
 export function readTime(ctx: StateContext, node: NsNode): StateResult<StateOf<'time'>> {
-  const pid = ctx.timeForChildren.get(node.key)?.[0];
+  const pid = ctx.timeReader(node);
   const text = pid !== undefined ? readText(`/proc/${pid}/timens_offsets`) : readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
   return { state: parseTimensOffsets(text), note: '' };
 }
