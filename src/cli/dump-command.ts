@@ -4,6 +4,7 @@ import { dumpTree } from '../discover/dump.js';
 import { TreeChangedError } from '../discover/errors.js';
 import { pendingDirs, writeImage } from '../image/write.js';
 import type { Image } from '../model/image.js';
+import { plural } from '../show/plural.js';
 
 /** A signal mid-write must not leave a half-written temporary directory behind. */
 function cleanupOnSignal(): void {
@@ -29,7 +30,7 @@ export async function dumpCommand(opts: { pid: number; output: string; retries: 
   if (!opts.quiet) {
     const edge = img.namespaces.some((n) => (n.ownerBeyondScope || n.parentBeyondScope) && !n.initial);
     process.stdout.write(
-      `dumped ${img.namespaces.length} namespaces, ${img.processes.length} processes to ${dir}` +
+      `dumped ${plural(img.namespaces.length, 'namespace')}, ${plural(img.processes.length, 'process')} to ${dir}` +
         (edge ? ' (some owners/parents lie beyond this scope: see nsdump show)' : '') +
         '\n',
     );

@@ -33,10 +33,17 @@ export function parsePid(value: unknown): number {
 
 await yargs(hideBin(process.argv))
   .scriptName('nsdump')
-  .usage('Usage: $0 <command> [options]\n\nDump, show, plan and restore the Linux namespaces of a process tree.')
+  .usage('Usage: $0 <command> [options]')
+  .epilogue(
+    [
+      'Records the Linux namespaces of a process tree, nested ones too, as protobuf images,',
+      'and shows what is inside them. Exit codes: 0 ok, 2 usage, 3 bad image, 4 no such',
+      'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed, 70 bug.',
+    ].join('\n'),
+  )
   .command(
     'dump <pid>',
-    'record every namespace of the process tree rooted at <pid> as an image directory',
+    'record every namespace of the tree rooted at <pid> as an image',
     (y) =>
       y
         .positional('pid', { type: 'string', describe: 'root of the process tree' })
@@ -68,7 +75,7 @@ await yargs(hideBin(process.argv))
   .version(NSDUMP_VERSION)
   .help()
   .alias('h', 'help')
-  .wrap(Math.min(100, process.stdout.columns || 100))
+  .wrap(process.stdout.isTTY ? Math.min(100, process.stdout.columns) : 100)
   .fail((msg, err) => {
     if (err) fail(err);
     process.stderr.write(`nsdump: ${msg}\nTry 'nsdump --help' for more information.\n`);

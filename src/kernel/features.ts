@@ -7,11 +7,13 @@ import type { Features } from '../model/image.js';
 
 const CLONE_NEWUTS = 0x04000000;
 
-function probe(fn: () => void): boolean {
+/** True when the kernel understands the request; `refusedMeansKnown` errnos also count as yes. */
+function probe(fn: () => void, ...refusedMeansKnown: string[]): boolean {
   try {
     fn();
     return true;
   } catch (err) {
+    if (refusedMeansKnown.length && isErrno(err, ...refusedMeansKnown)) return true;
     if (isErrno(err, 'ENOTTY', 'EINVAL', 'ENOSYS', 'EOPNOTSUPP')) return false;
     throw err;
   }
@@ -38,8 +40,9 @@ export function detectFeatures(): Features {
       pidfdNamespaces: probe(() => close(pidfdGetNamespace(pidfd, 'uts'))),
       pidnsTranslate: withFd('/proc/self/ns/pid', (fd) => probe(() => nsGetTgidInPidns(fd, process.pid))),
       // Joining our own uts namespace through our own pidfd changes nothing where it works; before
-      // 5.8 setns() rejects a pidfd with EINVAL.
-      pidfdSetns: probe(() => setns(pidfd, CLONE_NEWUTS, 'setns(pidfd)')),
+      // 5.8 setns() rejects a pidfd with EINVAL. Inside a container the kernel may refuse (EPERM:
+      // no CAP_SYS_ADMIN over the uts namespace's owner) — it understood the pidfd all the same.
+      pidfdSetns: probe(() => setns(pidfd, CLONE_NEWUTS, 'setns(pidfd)'), 'EPERM'),
     };
     return cached;
   } finally {

@@ -153,10 +153,10 @@ export function readlinkAt(dirfd: number, name: string, what?: string): string {
   return linkBuf.toString('utf8', 0, n);
 }
 
-/** st_nlink of a path under dirfd (x86_64 and aarch64 struct stat: u64 at offset 16 / u32 at 16). */
+/** st_nlink of a path under dirfd: x86_64 has a u64 at offset 16, the generic (aarch64) layout a u32 at 20. */
 export function nlinkAt(dirfd: number, name: string, what?: string): number {
   check(c.fstatat(dirfd, name, statBuf, 0), 'stat', what ?? name);
-  return process.arch === 'x64' ? Number(statBuf.readBigUInt64LE(16)) : statBuf.readUInt32LE(16);
+  return process.arch === 'x64' ? Number(statBuf.readBigUInt64LE(16)) : statBuf.readUInt32LE(20);
 }
 
 /** Entry names of an open directory, "." and ".." left out. */

@@ -5,6 +5,7 @@ import type { Image, Namespace, NsRefs, Process } from '../model/image.js';
 import { NS_LINKS, NS_TYPES } from '../model/species.js';
 
 const name = (n: Namespace) => `${n.type}#${n.id}`;
+import { plural } from './plural.js';
 
 function maps(label: string, m: { inside: number; outside: number; count: number }[]): string {
   if (!m.length) return `${label} unset`;
@@ -79,14 +80,14 @@ function groupLine(img: Image, procs: Process[]): string {
   }
   const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
   const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
-  return `${procs.length === 1 ? 'process' : `${procs.length} processes`} ${shown.join(', ')}${more} in ${ns.join(' ')}`;
+  return `${procs.length === 1 ? 'process' : plural(procs.length, 'process')} ${shown.join(', ')}${more} in ${ns.join(' ')}`;
 }
 
 export function renderTree(img: Image): string {
   const inv = img.inventory;
   const lines: string[] = [
-    `image: root pid ${inv.rootPid}, ${img.namespaces.length} namespaces, ${img.processes.length} processes` +
-      `${img.threads.length ? `, ${img.threads.length} threads apart` : ''}; dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()} by nsdump ${inv.nsdumpVersion}`,
+    `image: root pid ${inv.rootPid}, ${plural(img.namespaces.length, 'namespace')}, ${plural(img.processes.length, 'process')}` +
+      `${img.threads.length ? `, ${plural(img.threads.length, 'thread')} apart` : ''}; dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()} by nsdump ${inv.nsdumpVersion}`,
   ];
   const ownIpc = img.namespaces.find((n) => n.type === 'ipc' && n.inScope)?.state as { sysctls: Record<string, string> } | undefined;
   const children = new Map<number | null, Namespace[]>();
@@ -124,6 +125,12 @@ export function renderTree(img: Image): string {
     for (const c of users) items.push(((c, isLast) => () => walk(c, inner, isLast, false))(c, ++i === total));
     for (const f of items) f();
   };
-  for (const n of children.get(null) ?? []) walk(n, '', true, true);
+  const tops = children.get(null) ?? [];
+  for (const n of tops.filter((x) => x.type === 'user')) walk(n, '', true, true);
+  const orphans = tops.filter((x) => x.type !== 'user');
+  if (orphans.length) {
+    lines.push('owned by a user namespace beyond the dumper\'s scope:');
+    orphans.forEach((n, i) => walk(n, '', i === orphans.length - 1, false));
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -30,13 +30,13 @@ export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf
   const pid = ctx.firstMember(node) ?? process.pid;
   const file = `/proc/${pid}/cgroup`;
   const outside = cgroupPath(readText(file));
-  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, () => readText(file)));
+  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, () => readText(file)));
   const root = deriveCgroupRoot(outside, inside);
   return { state: { root, insidePath: inside }, note: root ? '' : `root not derivable: pid ${pid} reads ${inside} from inside` };
 }
 
 export function readNet(ctx: StateContext, node: NsNode): StateResult<StateOf<'net'>> {
-  const sock = ctx.threads.within('net', node.fd, openRouteSocket);
+  const sock = ctx.threads.within('net', node.fd, node.inode, openRouteSocket);
   try {
     const links = dumpLinks(sock);
     const addrs = dumpAddrs(sock);

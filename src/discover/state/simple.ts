@@ -11,7 +11,7 @@ import { readInside } from '../helper.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
-  const u = ctx.threads.within('uts', node.fd, uname);
+  const u = ctx.threads.within('uts', node.fd, node.inode, uname);
   return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
 }
 
@@ -27,7 +27,7 @@ const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${
 
 export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
   const missing: string[] = [];
-  const sysctls = ctx.threads.within('ipc', node.fd, () => {
+  const sysctls = ctx.threads.within('ipc', node.fd, node.inode, () => {
     const out: Record<string, string> = {};
     for (const name of IPC_SYSCTLS) {
       try {

@@ -1,0 +1,80 @@
+// The image codec: exact round trips, 64-bit values that survive, and damaged files that are
+// refused with exit code 3 and one line naming the file (the full corpus belongs to `nsdump plan`).
+import test from 'ava';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeImage, encodeImage, FILES, type FileKind } from '../src/image/codec.js';
+import { readImage } from '../src/image/read.js';
+import { writeImage } from '../src/image/write.js';
+import { FORMAT_VERSION } from '../src/model/format.js';
+import type { Image } from '../src/model/image.js';
+import { nsdump, tempDir } from './helpers/cli.js';
+
+function sample(): Image {
+  const refs = { user: 1, pid: 2, mnt: null, net: null, ipc: null, uts: 3, cgroup: null, time: 4, pid_for_children: null, time_for_children: 4 };
+  return {
+    inventory: {
+      formatVersion: 1, nsdumpVersion: '0.1.0', kernelRelease: '6.18.0', hostname: 'h', rootPid: 10, time: 1795364867507,
+      features: { nsGetId: true, pidfdNamespaces: true, pidfdSetns: true, mntNsInfo: true, pidnsTranslate: true },
+      scope: [{ type: 'user', inode: 4026531837, nsId: '18446744073709551615', id: 1 }, { type: 'uts', inode: 4026531838, nsId: null, id: null }],
+    },
+    namespaces: [
+      { id: 1, type: 'user', inode: 4026531837, device: 4, nsId: '18446744073709551615', owner: null, parent: null, ownerBeyondScope: true, parentBeyondScope: true, inScope: true, initial: true, holders: [], stateNote: '',
+        state: { uidMap: [{ inside: 0, outside: 0, count: 4294967295 }], gidMap: [], projidMap: [], setgroups: 'deny', ownerUid: 0, level: 0 } },
+      { id: 2, type: 'pid', inode: 4026532000, device: 4, nsId: '9007199254740993', owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: true, inScope: false, initial: false, holders: [{ kind: 'fd', pid: 10, fd: 7 }], stateNote: '', state: { level: 1 } },
+      { id: 3, type: 'uts', inode: 4026532001, device: 4, nsId: null, owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [{ kind: 'bind', pid: 10, path: '/run/x y' }], stateNote: '', state: { hostname: '$(reboot)\n"', domainname: '(none)' } },
+      { id: 4, type: 'time', inode: 4026532002, device: 4, nsId: '5', owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [], stateNote: '', state: { monotonic: { seconds: -86400, nanoseconds: 999999999 }, boottime: { seconds: 1, nanoseconds: 0 } } },
+    ],
+    processes: [{ pid: 10, ppid: 1, comm: 'sh', nspid: [10, 1], namespaces: refs }],
+    threads: [{ pid: 10, tid: 11, namespaces: { ...refs, uts: 3 } }],
+  };
+}
+
+test('encode → decode gives back the same image, 64-bit ids above 2^53 included', (t) => {
+  const img = sample();
+  t.deepEqual(decodeImage(encodeImage(img), FORMAT_VERSION), img);
+});
+
+test('a written image reads back through validation', (t) => {
+  const dir = join(tempDir(t), 'img');
+  writeImage(dir, sample());
+  t.deepEqual(readImage(dir), sample());
+});
+
+const damage: [string, FileKind, (p: string) => void, RegExp][] = [
+  ['empty', 'namespaces', (p) => writeFileSync(p, ''), /namespaces\.img: empty file$/],
+  ['truncated mid-entry', 'namespaces', (p) => truncateSync(p, readFileSync(p).length - 3), /namespaces\.img: entry \d+: truncated/],
+  ['wrong magic', 'processes', (p) => { const b = readFileSync(p); b.write('XXXX', 0, 'latin1'); writeFileSync(p, b); }, /processes\.img: wrong magic "XXXX"/],
+  ['unknown version', 'inventory', (p) => { const b = readFileSync(p); b.writeUInt32LE(99, 4); writeFileSync(p, b); }, /inventory\.img: format version 99 is not supported/],
+  ['huge entry length', 'namespaces', (p) => writeFileSync(p, Buffer.concat([readFileSync(p).subarray(0, 8), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])])), /namespaces\.img: entry 1: length \d+ exceeds/],
+  ['garbage entry', 'namespaces', (p) => writeFileSync(p, Buffer.concat([readFileSync(p).subarray(0, 8), Buffer.from([3, 0xff, 0xff, 0xff])])), /namespaces\.img: entry 1: /],
+  ['a reference to nowhere', 'processes', (p) => {
+    const img = sample();
+    img.processes[0]!.namespaces.uts = 9;
+    writeFileSync(p, encodeImage(img).processes);
+  }, /processes\.img: entry 1 \(pid 10\): uts 9 does not exist/],
+];
+
+for (const [what, kind, spoil, message] of damage) {
+  test(`a damaged image (${what}) is refused: exit 3, one line naming the file`, (t) => {
+    const dir = join(tempDir(t), 'img');
+    writeImage(dir, sample());
+    spoil(join(dir, FILES[kind].name));
+    const r = nsdump(['show', dir]);
+    t.is(r.code, 3);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr.trim(), new RegExp(`^nsdump: ${dir}/`));
+    t.regex(r.stderr.trim(), message);
+    t.is(r.stdout, '');
+  });
+}
+
+test('a missing image file and a missing directory: exit 3', (t) => {
+  const dir = join(tempDir(t), 'img');
+  writeImage(dir, sample());
+  rmSync(join(dir, 'threads.img'));
+  t.is(nsdump(['show', dir]).stderr, `nsdump: ${dir}/threads.img: missing\n`);
+  const r = nsdump(['show', join(dir, 'nope')]);
+  t.is(r.code, 3);
+  t.is(r.stderr, `nsdump: ${join(dir, 'nope')}: no such image directory\n`);
+});

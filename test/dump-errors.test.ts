@@ -1,0 +1,112 @@
+// Bad input and permission edges: one clear line, the documented exit code, nothing half-written.
+import test from 'ava';
+import * as childProcess from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { nsdump, tempDir } from './helpers/cli.js';
+import { startTopology } from './helpers/topology.js';
+import { sessionMembers } from './helpers/kernel.js';
+import { dumpTree } from '../src/discover/dump.js';
+import { TreeChangedError } from '../src/discover/errors.js';
+import type { Image } from '../src/model/image.js';
+
+const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+test('a pid that does not exist: exit 4, one line, nothing written', (t) => {
+  const parent = tempDir(t);
+  const r = nsdump(['dump', '4000000', '-o', join(parent, 'img')]);
+  t.is(r.code, 4);
+  t.is(r.stderr, 'nsdump: pid 4000000: no such process\n');
+  t.deepEqual(readdirSync(parent), []);
+});
+
+test('a pid that is not a number: usage error, exit 2', (t) => {
+  const r = nsdump(['dump', 'abc']);
+  t.is(r.code, 2);
+  t.is(r.stderr, 'nsdump: abc: not a process id\n');
+});
+
+test('EACCES on a process (PID 1 is ptrace-protected here even for root): exit 5', (t) => {
+  const parent = tempDir(t);
+  const r = nsdump(['dump', '1', '-o', join(parent, 'img')]);
+  t.is(r.code, 5);
+  t.true(oneLine(r.stderr));
+  t.regex(r.stderr, /^nsdump: pid 1: \/proc\/1\/\S+: permission denied/);
+  t.deepEqual(readdirSync(parent), []);
+});
+
+test('a non-root caller: exit 5 with the reason', async (t) => {
+  const topo = await startTopology(t, 'pid-nested');
+  const parent = tempDir(t);
+  const r = nsdump(['dump', String(topo.pid), '-o', join(parent, 'img')], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'] });
+  t.is(r.code, 5);
+  t.is(r.stderr, "nsdump: dump needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to read other processes' namespaces\n");
+  t.deepEqual(readdirSync(parent), []);
+});
+
+test('an output directory that exists: exit 6, left untouched', async (t) => {
+  const topo = await startTopology(t, 'pid-nested');
+  const parent = tempDir(t);
+  const out = join(parent, 'img');
+  mkdirSync(out);
+  const r = nsdump(['dump', String(topo.pid), '-o', out]);
+  t.is(r.code, 6);
+  t.is(r.stderr, `nsdump: ${out}: already exists (nsdump never overwrites an image)\n`);
+  t.deepEqual(readdirSync(out), []);
+  t.deepEqual(readdirSync(parent), ['img'], 'no temporary directory left beside it');
+});
+
+test('an output directory whose parent is missing: exit 6', (t) => {
+  const r = nsdump(['dump', String(process.pid), '-o', '/nonexistent-nsdump/x/img']);
+  t.is(r.code, 6);
+  t.true(oneLine(r.stderr));
+  t.regex(r.stderr, /parent directory \/nonexistent-nsdump\/x does not exist/);
+});
+
+test('a process that exits mid-dump: TreeChangedError, and the CLI code for it is 7', async (t) => {
+  const topo = await startTopology(t, 'pid-nested');
+  let victim = 0;
+  const err = await t.throwsAsync(
+    dumpTree(topo.pid, {
+      onStage: (stage) => {
+        if (stage !== 'namespaces') return;
+        // Kill the deepest sleeper after it was read, before the dump finishes.
+        victim = sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').pop()!.pid;
+        process.kill(victim, 'SIGKILL');
+      },
+    }),
+    { instanceOf: TreeChangedError },
+  );
+  t.regex(err!.message, new RegExp(`pid ${victim} exited; the tree changed during the dump, try again`));
+});
+
+
+test('a caller inside a container dumps its scope and records where the edge is', async (t) => {
+  const parent = tempDir(t);
+  const out = join(parent, 'img');
+  // nsdump runs as root of a new user namespace, in new pid and mount namespaces, and dumps a sibling.
+  const { CLI } = await import('./helpers/paths.js');
+  const script = `sleep 100000 & exec ${process.execPath} ${CLI} dump $! -o ${out} -q`;
+  const r = childProcess.spawnSync('unshare', ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 0, r.stderr);
+  const s = nsdump(['show', out, '--json']);
+  t.is(s.code, 0, s.stderr);
+  const img = JSON.parse(s.stdout) as Image;
+  const own = new Map(img.inventory.scope.map((e) => [e.type, e.id]));
+  const user = img.namespaces.find((n) => n.id === own.get('user'))!;
+  t.false(user.initial);
+  t.true(user.parentBeyondScope, 'the container cannot see its user namespace\'s parent');
+  t.is(user.parent, null);
+  const pid = img.namespaces.find((n) => n.id === own.get('pid'))!;
+  t.true(pid.parentBeyondScope);
+  // uts, net, ipc, cgroup and time still belong to the host's user namespace: beyond scope.
+  for (const type of ['uts', 'net', 'ipc', 'cgroup', 'time'] as const) {
+    const n = img.namespaces.find((x) => x.id === own.get(type))!;
+    t.true(n.ownerBeyondScope, `${type} owner beyond scope`);
+    t.is(n.owner, null);
+  }
+  // The mount namespace made inside the container is owned by the container's user namespace.
+  t.is(img.namespaces.find((x) => x.id === own.get('mnt'))!.owner, user.id);
+  t.is(img.processes.length, 1);
+  t.deepEqual(img.processes[0]!.nspid, [2]);
+});

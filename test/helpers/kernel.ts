@@ -1,0 +1,85 @@
+// Why: what the kernel says, asked independently of nsdump's own code: Node's readlink, util-linux
+// lsns and nsenter, and /proc files read directly.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
+import type { Image, Namespace } from '../../src/model/image.js';
+import { NS_LINKS } from '../../src/model/species.js';
+
+export function inodeOf(pid: number, link: string): number {
+  return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${link}`))![1]);
+}
+
+export function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** lsns's view of owner (ONS) and parent (PNS) by namespace inode, for every namespace with a process. */
+export function lsnsRelations(): Map<number, { type: string; pns: number; ons: number }> {
+  const out = JSON.parse(run('lsns', ['-J', '-o', 'NS,TYPE,PNS,ONS'])) as { namespaces: { ns: number; type: string; pns: number; ons: number }[] };
+  return new Map(out.namespaces.map((n) => [Number(n.ns), { type: n.type, pns: Number(n.pns), ons: Number(n.ons) }]));
+}
+
+/** Run a command inside some namespaces of a process (nsenter flags such as -u, -i, -U). */
+export function inside(pid: number, flags: string[], cmd: string[]): string {
+  return run('nsenter', ['-t', String(pid), ...flags, '--', ...cmd]);
+}
+
+export function nsPidOf(pid: number): number[] {
+  const m = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))!;
+  return m[1]!.trim().split(/\s+/).map(Number);
+}
+
+export function byId(img: Image, id: number | null): Namespace {
+  if (id === null) throw new Error('null namespace id');
+  const n = img.namespaces[id - 1];
+  if (!n || n.id !== id) throw new Error(`no namespace #${id}`);
+  return n;
+}
+
+/**
+ * The checks every dumped topology must pass against the live kernel: each process's ten links
+ * name the namespaces the kernel shows; owners and parents agree with lsns; nothing is listed
+ * before its owner or parent; every namespace has an owner unless the kernel put it beyond scope.
+ */
+export function assertMatchesKernel(t: ExecutionContext, img: Image): void {
+  for (const p of img.processes) {
+    for (const link of NS_LINKS) {
+      const id = p.namespaces[link];
+      if (id === null) continue;
+      t.is(byId(img, id).inode, inodeOf(p.pid, link), `pid ${p.pid} ${link}`);
+    }
+  }
+  const lsns = lsnsRelations();
+  for (const n of img.namespaces) {
+    if (n.owner !== null) t.true(n.owner < n.id, `${n.type}#${n.id} listed after its owner`);
+    if (n.parent !== null) t.true(n.parent < n.id, `${n.type}#${n.id} listed after its parent`);
+    if (n.owner === null) t.true(n.ownerBeyondScope, `${n.type}#${n.id} has no owner and no edge`);
+    const k = lsns.get(n.inode);
+    if (!k) continue;
+    t.is(k.type, n.type);
+    if (n.owner !== null) t.is(byId(img, n.owner).inode, k.ons, `${n.type}#${n.id} owner`);
+    if (n.parent !== null) t.is(byId(img, n.parent).inode, k.pns, `${n.type}#${n.id} parent`);
+  }
+  t.deepEqual(img.namespaces.map((n) => n.id), img.namespaces.map((_, i) => i + 1), 'dense ids in file order');
+}
+
+/** Pids of the processes of a session (a topology runs in its own), from /proc/PID/stat. */
+export function sessionMembers(sid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    if (Number(fields[3]) === sid) out.push({ pid: Number(d), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
