@@ -4,7 +4,7 @@
 import protobuf from 'protobufjs/light.js';
 import { descriptor } from '../generated/descriptor.js';
 import type { Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
-import { NS_LINKS, type NsType } from '../model/species.js';
+import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
 const root = protobuf.Root.fromJSON(descriptor);
 const T = (name: string) => root.lookupType(`nsdump.image.v1.${name}`);
@@ -82,9 +82,14 @@ function decode(kind: FileKind, type: protobuf.Type, bytes: Uint8Array, index: n
 }
 
 function encode(type: protobuf.Type, obj: Record<string, unknown>): Uint8Array {
-  // fromObject converts decimal strings to 64-bit values; never hand it a bigint (it would write 0).
-  return type.encode(type.fromObject(obj)).finish();
+  // Plain objects go straight to the encoder (fromObject's reflection costs more than the encoding
+  // itself). Enums must be numbers here; 64-bit fields are decimal strings, which the writer parses
+  // exactly — never a bigint: the writer does not know one and silently writes 0.
+  return type.encode(obj).finish();
 }
+
+const NS_TYPE_NUMBER = Object.fromEntries(NS_TYPES.map((t, i) => [t, i + 1])) as Record<NsType, number>;
+const HOLDER_KIND_NUMBER = { fd: 1, bind: 2 } as const;
 
 // ---- model ⇄ message -------------------------------------------------------------------------
 
@@ -143,7 +148,7 @@ function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
 function nsToMsg(ns: Namespace): Record<string, unknown> {
   return {
     id: ns.id,
-    type: ns.type.toUpperCase(),
+    type: NS_TYPE_NUMBER[ns.type],
     inode: ns.inode,
     device: ns.device,
     nsId: ns.nsId ?? '0',
@@ -153,7 +158,7 @@ function nsToMsg(ns: Namespace): Record<string, unknown> {
     parentBeyondScope: ns.parentBeyondScope,
     inScope: ns.inScope,
     initial: ns.initial,
-    holders: ns.holders.map((h) => ({ ...h, kind: h.kind.toUpperCase() })),
+    holders: ns.holders.map((h) => ({ ...h, kind: HOLDER_KIND_NUMBER[h.kind] })),
     stateNote: ns.stateNote,
     ...stateToMsg(ns),
   };
