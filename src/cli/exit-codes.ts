@@ -10,6 +10,8 @@ export const EXIT = {
   PERMISSION: 5,
   OUTPUT: 6,
   TREE_CHANGED: 7,
+  /** A sound image that no plan (or not this format) can recreate. */
+  CANNOT_PLAN: 8,
   INTERNAL: 70,
 } as const;
 
@@ -20,6 +22,7 @@ const BY_NAME: Record<string, number> = {
   PermissionError: EXIT.PERMISSION,
   OutputError: EXIT.OUTPUT,
   TreeChangedError: EXIT.TREE_CHANGED,
+  PlanError: EXIT.CANNOT_PLAN,
   UsageError: EXIT.USAGE,
 };
 

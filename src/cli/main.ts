@@ -38,7 +38,8 @@ await yargs(hideBin(process.argv))
     [
       'Records the Linux namespaces of a process tree, nested ones too, as protobuf images,',
       'and shows what is inside them. Exit codes: 0 ok, 2 usage, 3 bad image, 4 no such',
-      'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed, 70 bug.',
+      'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed,',
+      '8 image cannot be planned, 70 bug.',
     ].join('\n'),
   )
   .command(
@@ -70,7 +71,22 @@ await yargs(hideBin(process.argv))
         return showCommand({ dir: String(argv.dir), json: argv.json });
       }),
   )
-  .demandCommand(1, 'nsdump: a command is required (dump, show)')
+  .command(
+    'plan <dir>',
+    'check an image and print the ordered unshare/setns plan that recreates it',
+    (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
+        .option('format', { alias: 'f', choices: ['text', 'json', 'sh'] as const, default: 'text' as const, describe: 'steps for people, the JSON contract, or a POSIX sh script' })
+        .option('kernel', { type: 'string', describe: 'plan for this target kernel (X.Y) instead of the running one' })
+        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
+    (argv) =>
+      run(async () => {
+        const { planCommand } = await import('./plan-command.js');
+        return planCommand({ dir: String(argv.dir), format: argv.format, kernel: argv.kernel, pidfd: argv.pidfd });
+      }),
+  )
+  .demandCommand(1, 'nsdump: a command is required (dump, show, plan)')
   .strict()
   .version(NSDUMP_VERSION)
   .help()

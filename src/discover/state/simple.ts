@@ -8,6 +8,7 @@ import { isErrno } from '../../kernel/errors.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
 import { readText, unescapeOctal } from '../procfs.js';
 import { readInside } from '../helper.js';
+import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
@@ -15,13 +16,7 @@ export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'u
   return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
 }
 
-/** The ipc sysctls CRIU keeps, plus the mqueue limits; they follow the reading thread's ipc ns. */
-export const IPC_SYSCTLS = [
-  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.msg_next_id',
-  'kernel.sem', 'kernel.sem_next_id',
-  'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_next_id', 'kernel.shm_rmid_forced',
-  'fs.mqueue.msg_default', 'fs.mqueue.msg_max', 'fs.mqueue.msgsize_default', 'fs.mqueue.msgsize_max', 'fs.mqueue.queues_max',
-] as const;
+
 
 const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Writes docs/plan.schema.json from the plan's zod schema (src/plan/schema.ts, compiled), so the
+// JSON contract of `nsdump plan --format json` is documented by the code that defines it.
+// Run by `npm run build`; a test checks that the committed file matches.
+import { writeFileSync } from 'node:fs';
+import { zodToJsonSchema } from 'zod-to-json-schema';
+import { Plan } from '../dist/src/plan/schema.js';
+
+const schema = zodToJsonSchema(Plan, { name: 'NsdumpPlan', $refStrategy: 'none' });
+schema.title = 'nsdump plan (nsdump plan --format json)';
+writeFileSync(new URL('../docs/plan.schema.json', import.meta.url), `${JSON.stringify(schema, null, 2)}\n`);

@@ -1,0 +1,148 @@
+// Why: turns a validated image into the ordered restore plan. Pure: no system calls, so every
+// ordering rule is unit-testable. Order comes from the image (owners and parents first, user
+// namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
+import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { NS_TYPES, type NsType } from '../model/species.js';
+import { PLAN_VERSION, type Plan, type Step } from './schema.js';
+
+export interface Target {
+  /** "X.Y" of the kernel the plan is for. */
+  kernel: string;
+  /** setns(pidfd, flags) available (5.8; with CLONE_NEWTIME from 5.9). */
+  pidfd: boolean;
+}
+
+/** Per-namespace joins for a privileged executor: everything else first, the user namespace last. */
+export const SEQUENCE_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
+
+const ref = (n: Namespace) => `${n.type}#${n.id}`;
+/** A step before it is numbered (Omit, distributed over the union). */
+type Unnumbered = Step extends infer S ? (S extends Step ? Omit<S, 'n'> : never) : never;
+export const holderName = (n: { type: NsType; id: number }) => `${n.type}-${n.id}`;
+
+function kernelAtLeast(kernel: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = kernel.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+function maps(m: { inside: number; outside: number; count: number }[]): string {
+  return m.map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ') || 'none';
+}
+
+type SetInfo = { n: number; refs: NsRefs; pids: number[] };
+
+function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo | undefined): Unnumbered {
+  const reused = (id: number | null) => id === null || ids.get(id)!.inScope;
+  const owner = (n.type === 'user' ? n.parent : n.owner)!;
+  const enter = Object.fromEntries(NS_TYPES.map((t) => [t, null])) as Record<NsType, number | null>;
+  if (!reused(owner)) enter.user = owner;
+  if (n.type === 'pid') {
+    if (!reused(n.parent)) enter.pid = n.parent;
+    // The init joins the rest of the set it serves, so that it is that set's placeholder too.
+    if (initSet) for (const t of NS_TYPES) if (t !== 'pid' && t !== 'user' && !reused(initSet.refs[t])) enter[t] = initSet.refs[t];
+  }
+  const entered = NS_TYPES.filter((t) => enter[t] !== null).map((t) => `${t}#${enter[t]}`);
+  const inside = entered.join(', ') || "the executor's own namespaces";
+  const s = n.state as Record<string, unknown> | null;
+  const step = {
+    op: 'create' as const,
+    type: n.type,
+    creates: [n.id],
+    owner,
+    parent: n.type === 'pid' || n.type === 'user' ? n.parent : null,
+    enter,
+    holder: holderName(n),
+    init: n.type === 'pid' ? (initSet ? `set-${initSet.n}` : `${holderName(n)}-init`) : null,
+    user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(s as StateOf<'user'>) : null,
+    uts: n.type === 'uts' ? { ...(s as StateOf<'uts'>) } : null,
+    ipc: n.type === 'ipc' ? { sysctls: { ...(s as StateOf<'ipc'>).sysctls } } : null,
+    time: n.type === 'time' ? { ...(s as StateOf<'time'>) } : null,
+    summary: '',
+  };
+  let what = `create ${ref(n)} from inside ${inside}`;
+  if (n.type === 'user') {
+    const u = step.user!;
+    what += `; from user#${owner} write setgroups ${u.setgroups}, uid_map ${maps(u.uidMap)}, gid_map ${maps(u.gidMap)}` + (u.projidMap.length ? `, projid_map ${maps(u.projidMap)}` : '');
+  }
+  if (n.type === 'pid') what += `; its init (pid 1) is placeholder ${step.init}, which lives until release`;
+  if (step.uts) what += `; inside set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
+  if (step.ipc) what += `; inside set ${Object.keys(step.ipc.sysctls).length} ipc sysctls`;
+  if (step.time) what += `; offsets monotonic ${step.time.monotonic.seconds}.${String(step.time.monotonic.nanoseconds).padStart(9, '0')} s, boottime ${step.time.boottime.seconds}.${String(step.time.boottime.nanoseconds).padStart(9, '0')} s, written before anything enters`;
+  step.summary = `${what}; hold it at ${step.holder}`;
+  return step;
+}
+
+function setKey(r: NsRefs): string {
+  return NS_TYPES.map((t) => r[t]).join(',');
+}
+
+/** Creation order: user namespaces, then the other kinds, then pid namespaces (whose inits join the rest). */
+const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
+
+export function buildPlan(img: Image, target: Target): Plan {
+  const ids = new Map(img.namespaces.map((n) => [n.id, n]));
+
+  // Namespace sets in use, by first pid; threads that left their leader's sets count too.
+  const sets = new Map<string, SetInfo>();
+  for (const p of [...img.processes.map((p) => ({ id: p.pid, refs: p.namespaces })), ...img.threads.map((t) => ({ id: t.tid, refs: t.namespaces }))]) {
+    const k = setKey(p.refs);
+    const s = sets.get(k) ?? { n: sets.size + 1, refs: p.refs, pids: [] };
+    s.pids.push(p.id);
+    sets.set(k, s);
+  }
+  const root = img.processes.find((p) => p.pid === img.inventory.rootPid);
+  const rootSet = root ? sets.get(setKey(root.namespaces))!.n : 1;
+  // A pid namespace's init serves the first set that lives in it, if that set's user namespace owns it.
+  const initSetOf = new Map<number, SetInfo>();
+  for (const s of sets.values()) {
+    const pid = ids.get(s.refs.pid!)!;
+    if (!pid.inScope && !initSetOf.has(pid.id) && s.refs.user === pid.owner) initSetOf.set(pid.id, s);
+  }
+  const initOf = new Map([...initSetOf].map(([pid, s]) => [s.n, pid]));
+
+  const steps: Unnumbered[] = [];
+  const toCreate = img.namespaces.filter((n) => !n.inScope).sort((a, b) => CREATE_RANK(a.type) - CREATE_RANK(b.type) || a.id - b.id);
+  for (const n of toCreate) steps.push(createStep(n, ids, n.type === 'pid' ? initSetOf.get(n.id) : undefined));
+
+  for (const s of sets.values()) {
+    const namespaces = Object.fromEntries(NS_TYPES.map((t) => [t, s.refs[t]!])) as Record<NsType, number>;
+    const init = initOf.get(s.n) ?? null;
+    const of = `(the set of pid ${s.pids.slice(0, 5).join(', ')}${s.pids.length > 5 ? ', …' : ''})`;
+    steps.push({
+      op: 'spawn',
+      set: s.n,
+      placeholder: `set-${s.n}`,
+      namespaces,
+      pids: s.pids,
+      initOf: init,
+      summary: init
+        ? `placeholder set-${s.n} is pid#${init}'s init, made with it, in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`
+        : `spawn placeholder set-${s.n} in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`,
+    });
+  }
+  for (const s of sets.values()) {
+    const created = NS_TYPES.filter((t) => !ids.get(s.refs[t]!)!.inScope);
+    const needsTime = created.includes('time');
+    const pidfd = target.pidfd && (!needsTime || kernelAtLeast(target.kernel, 5, 9));
+    if (pidfd) {
+      // Joining one's own user namespace is EINVAL and would fail the whole atomic call.
+      const flags = NS_TYPES.filter((t) => t !== 'user' || created.includes('user'));
+      steps.push({ op: 'attach-pidfd', set: s.n, target: `set-${s.n}`, flags, summary: `attach set ${s.n}: setns(pidfd of set-${s.n}, ${flags.map((f) => `CLONE_NEW${f === 'mnt' ? 'NS' : f.toUpperCase()}`).join('|')}), atomically` });
+    } else {
+      const sequence = SEQUENCE_ORDER.filter((t) => created.includes(t)).map((t) => ({ type: t, ns: s.refs[t]!, holder: holderName({ type: t, id: s.refs[t]! }) }));
+      steps.push({
+        op: 'attach-sequence',
+        set: s.n,
+        sequence,
+        summary: sequence.length ? `attach set ${s.n}: setns in turn into ${sequence.map((q) => `${q.type}#${q.ns}`).join(', ')} (user last)` : `attach set ${s.n}: nothing to join, it is the executor's own set`,
+      });
+    }
+  }
+  return {
+    version: PLAN_VERSION,
+    target,
+    reuse: img.namespaces.filter((n) => n.inScope).map((n) => n.id),
+    rootSet,
+    steps: steps.map((s, i) => ({ ...s, n: i + 1 }) as Step),
+  };
+}

@@ -1,0 +1,233 @@
+// Why: the plan as a POSIX sh script that carries it out with util-linux unshare/nsenter and
+// plain writes to /proc. Every value that comes from the image goes through shq(): single-quoted,
+// so a hostile hostname like `$(reboot)` is data, never code.
+import type { Image } from '../model/image.js';
+import type { NsType } from '../model/species.js';
+
+import { SEQUENCE_ORDER } from './build.js';
+import type { Plan, Step } from './schema.js';
+import { PlanError } from './validate.js';
+
+/** Quote for sh: '…' with every ' written as '\''. */
+export function shq(s: string | number): string {
+  return `'${String(s).replace(/'/g, `'\\''`)}'`;
+}
+
+const NSENTER_FLAG = { user: 'user', pid: 'pid', mnt: 'mount', net: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', time: 'time' } as const;
+const UNSHARE_FLAG = NSENTER_FLAG;
+
+const PREAMBLE = String.raw`set -eu
+umask 077
+nsdump_step=0
+nsdump_pids=''
+nsdump_rc=0
+H=${'$'}{NSDUMP_HOLDERS:-}
+
+nsdump_fail() {
+  printf 'nsdump plan: step %s: %s\n' "$nsdump_step" "$1" >&2
+  exit 1
+}
+
+# End every placeholder (a pid namespace's init takes its namespace's processes along), then drop
+# the holders. Runs on every exit: success, failure, SIGINT, SIGTERM, SIGHUP.
+nsdump_release() {
+  trap - EXIT INT TERM HUP
+  for p in $nsdump_pids; do kill -KILL "$p" 2>/dev/null || :; done
+  if [ -n "$H" ] && [ -d "$H" ]; then
+    for f in "$H"/*; do [ -e "$f" ] && umount "$f" 2>/dev/null || :; done
+    umount "$H" 2>/dev/null || :
+    rmdir "$H" 2>/dev/null || :
+  fi
+}
+trap nsdump_release EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# True while process $1 exists and is not a zombie.
+nsdump_alive() {
+  s=$(sed -n 's/^.*) \(.\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$s" ] && [ "$s" != Z ]
+}
+
+# Wait until placeholder $1 (started as process $2) has said it is ready; give up after 30 s.
+nsdump_ready() {
+  i=0
+  while [ ! -e "$H/.ready-$1" ]; do
+    nsdump_alive "$2" || nsdump_fail "placeholder $1 exited before it was ready"
+    i=$((i + 1))
+    [ "$i" -lt 3000 ] || nsdump_fail "placeholder $1 not ready after 30 s"
+    sleep 0.01
+  done
+  rm -f "$H/.ready-$1"
+}
+
+# The first child of process $1 (nsenter --pid and unshare --fork run the command in a child).
+# Called as $(…), a subshell: the caller records the pid in nsdump_pids.
+nsdump_child() {
+  i=0
+  while :; do
+    c=$(cat "/proc/$1/task/$1/children" 2>/dev/null) || c=''
+    c=${'$'}{c%% *}
+    if [ -n "$c" ]; then echo "$c"; return; fi
+    i=$((i + 1))
+    [ "$i" -lt 3000 ] || nsdump_fail "process $1 started no child"
+    sleep 0.01
+  done
+}
+
+# Hold namespace /proc/$2/ns/$3 at $H/$1 with a bind mount.
+nsdump_hold() {
+  : > "$H/$1"
+  mount --bind "/proc/$2/ns/$3" "$H/$1" || nsdump_fail "cannot hold $1"
+}
+
+# The body of every placeholder: $0 is its ready file; it sets what it must, says ready, sleeps.
+nsdump_sleep='exec sleep 2147483647'
+nsdump_plain=': > "$0"; '"$nsdump_sleep"
+nsdump_uts='printf %s "$1" > /proc/sys/kernel/hostname && printf %s "$2" > /proc/sys/kernel/domainname && : > "$0" && '"$nsdump_sleep"
+nsdump_ipc='f=$0; while [ $# -gt 1 ]; do printf "%s\n" "$2" > "/proc/sys/$1" || exit 1; shift 2; done; : > "$f" && '"$nsdump_sleep"
+# Writes a user namespace's maps from its parent's side: $0 pid, $1 setgroups, $2-$4 maps.
+nsdump_maps='if [ "$1" = deny ]; then printf deny > "/proc/$0/setgroups"; fi
+[ -z "$2" ] || printf "%s" "$2" > "/proc/$0/uid_map"
+[ -z "$3" ] || printf "%s" "$3" > "/proc/$0/gid_map"
+[ -z "$4" ] || printf "%s" "$4" > "/proc/$0/projid_map"'
+
+if [ "$(id -u)" != 0 ]; then nsdump_fail 'run as root: creating and holding namespaces needs it'; fi
+case "$H" in *'"'* | *'\'*) nsdump_fail 'NSDUMP_HOLDERS must not contain quotes or backslashes' ;; esac
+if [ -z "$H" ]; then
+  mkdir -p /run/nsdump
+  H=$(mktemp -d /run/nsdump/plan.XXXXXX)
+else
+  mkdir -p "$H"
+fi
+mount -t tmpfs -o mode=700,size=1m nsdump-holders "$H" || nsdump_fail "cannot mount the holder directory $H"
+mount --make-private "$H"
+`;
+
+function mapText(m: { inside: number; outside: number; count: number }[]): string {
+  return m.map((l) => `${l.inside} ${l.outside} ${l.count}\n`).join('');
+}
+
+function nsenterPrefix(enter: Record<NsType, number | null>): string {
+  const flags = SEQUENCE_ORDER.filter((t) => enter[t] !== null).map((t) => `--${NSENTER_FLAG[t]}="$H"/${shq(`${t}-${enter[t]}`)}`);
+  return flags.length ? `nsenter ${flags.join(' ')} -- ` : '';
+}
+
+/** Sysctls in an order the kernel accepts: limits before the defaults that must stay below them. */
+function sysctlArgs(sysctls: Record<string, string>): string {
+  const names = Object.keys(sysctls).sort((a, b) => Number(/_default$/.test(a)) - Number(/_default$/.test(b)) || (a < b ? -1 : a > b ? 1 : 0));
+  return names.map((k) => `${shq(k.replace(/\./g, '/'))} ${shq(sysctls[k]!)}`).join(' ');
+}
+
+function createLines(s: Extract<Step, { op: 'create' }>): string[] {
+  const name = s.holder;
+  const ready = `"$H/.ready-${name}"`;
+  const pre = nsenterPrefix(s.enter);
+  const out = [`nsdump_step=${s.n}  # ${s.summary.replace(/\n/g, ' ')}`];
+  switch (s.type) {
+    case 'user': {
+      const u = s.user!;
+      out.push(`${pre}unshare --user -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
+      // Written from the parent's side: the executor itself, or root inside the created parent.
+      const writer = s.enter.user === null ? '' : `nsenter --user="$H"/${shq(`user-${s.enter.user}`)} -- `;
+      out.push(`${writer}sh -c "$nsdump_maps" "$p" ${shq(u.setgroups)} ${shq(mapText(u.uidMap))} ${shq(mapText(u.gidMap))} ${shq(mapText(u.projidMap))} || nsdump_fail 'cannot write the id maps of user#${s.creates[0]}'`);
+      out.push(`nsdump_hold ${shq(name)} "$p" user`, `kill -KILL "$p"`);
+      break;
+    }
+    case 'pid': {
+      out.push(`${pre}unshare --pid --fork -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
+      // nsenter --pid runs unshare in a child; unshare --fork runs the init in a child again.
+      if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"`, `init=$(nsdump_child "$q")`);
+      else out.push(`init=$(nsdump_child "$p")`);
+      out.push(`nsdump_pids="$nsdump_pids $init"`);
+      out.push(`nsdump_hold ${shq(name)} "$init" pid`);
+      // Its init is a set's placeholder (or one of its own): it lives until release.
+      out.push(/^set-\d+$/.test(s.init!) ? `nsdump_${s.init!.replace('-', '_')}=$init` : `: "init of pid#${s.creates[0]}: $init"`);
+      break;
+    }
+    case 'uts': {
+      out.push(`${pre}unshare --uts -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} &`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" uts`, `kill -KILL "$p"`);
+      break;
+    }
+    case 'ipc': {
+      out.push(`${pre}unshare --ipc -- sh -c "$nsdump_ipc" ${ready} ${sysctlArgs(s.ipc!.sysctls)} &`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" ipc`, `kill -KILL "$p"`);
+      break;
+    }
+    case 'time': {
+      const t = s.time!;
+      if (t.monotonic.nanoseconds || t.boottime.nanoseconds) {
+        throw new PlanError(`time#${s.creates[0]}: offsets with nanoseconds (${t.monotonic.nanoseconds}, ${t.boottime.nanoseconds}): util-linux unshare sets whole seconds only, so --format sh cannot write them`);
+      }
+      out.push(`${pre}unshare --time --monotonic ${shq(t.monotonic.seconds)} --boottime ${shq(t.boottime.seconds)} -- sh -c "$nsdump_plain" ${ready} &`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" time_for_children`, `kill -KILL "$p"`);
+      break;
+    }
+    default: {
+      out.push(`${pre}unshare --${UNSHARE_FLAG[s.type]} -- sh -c "$nsdump_plain" ${ready} &`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" ${s.type}`, `kill -KILL "$p"`);
+    }
+  }
+  return out;
+}
+
+export function renderSh(plan: Plan, img: Image, dir: string): string {
+  const created = new Set(plan.steps.flatMap((s) => (s.op === 'create' ? s.creates : [])));
+  const spawns = plan.steps.filter((s): s is Extract<Step, { op: 'spawn' }> => s.op === 'spawn');
+  const lines: string[] = [
+    '#!/bin/sh',
+    `# nsdump ${plan.version} restore plan for ${dir.replace(/\n/g, ' ')} (root pid ${img.inventory.rootPid}), for kernel ${plan.target.kernel}.`,
+    '# Carries the plan out with util-linux unshare and nsenter and writes to /proc. As root:',
+    '#   sh plan.sh               make everything, print one JSON line, hold until SIGTERM or SIGINT',
+    '#   sh plan.sh -- CMD [ARG]  make everything, run CMD in the dumped root\'s namespaces, release',
+    '# NSDUMP_HOLDERS=DIR picks the holder directory (default: a new one under /run/nsdump).',
+    PREAMBLE,
+  ];
+  // Pid namespaces are made with their init; create steps come in the plan's order.
+  for (const s of plan.steps) if (s.op === 'create') lines.push(...createLines(s), '');
+
+  for (const s of spawns) {
+    if (s.initOf !== null) {
+      lines.push(`nsdump_step=${s.n}  # ${s.summary}`, '');
+      continue;
+    }
+    const ns = s.namespaces;
+    const flags = SEQUENCE_ORDER.filter((t) => created.has(ns[t])).map((t) => `--${NSENTER_FLAG[t]}="$H"/${shq(`${t}-${ns[t]}`)}`);
+    lines.push(`nsdump_step=${s.n}  # ${s.summary}`);
+    const body = `sh -c "$nsdump_plain" "$H/.ready-${s.placeholder}"`;
+    lines.push(flags.length ? `nsenter ${flags.join(' ')} -- ${body} &` : `${body} &`);
+    lines.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(s.placeholder)} "$p"`);
+    lines.push(created.has(ns.pid) ? `nsdump_set_${s.set}=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $nsdump_set_${s.set}"` : `nsdump_set_${s.set}=$p`, '');
+  }
+
+  // Attach: run the command given after -- in the dumped root's set.
+  const attach = plan.steps.find(
+    (s): s is Extract<Step, { op: 'attach-pidfd' | 'attach-sequence' }> => (s.op === 'attach-pidfd' || s.op === 'attach-sequence') && s.set === plan.rootSet,
+  )!;
+  lines.push(`nsdump_step=${attach.n}  # ${attach.summary}`);
+  if (attach.op === 'attach-pidfd') {
+    const rootSpawn = spawns.find((s) => s.set === plan.rootSet)!;
+    const f = attach.flags.map((t) => `--${NSENTER_FLAG[t]}`).join(' ');
+    // util-linux 2.41+ joins through a pidfd here (atomically); older ones one namespace at a time.
+    lines.push(`nsdump_attach() { nsenter --target "$nsdump_set_${rootSpawn.set}" ${f} -- "$@"; }`);
+  } else {
+    const f = attach.sequence.map((q) => `--${NSENTER_FLAG[q.type]}="$H"/${shq(q.holder)}`).join(' ');
+    lines.push(f ? `nsdump_attach() { nsenter ${f} -- "$@"; }` : `nsdump_attach() { "$@"; }`);
+  }
+  const setsJson = spawns.map((s) => `"${s.set}": %s`).join(', ');
+  const setsArgs = spawns.map((s) => `"$nsdump_set_${s.set}"`).join(' ');
+  lines.push(
+    '',
+    'if [ "${1:-}" = -- ]; then',
+    '  shift',
+    '  nsdump_attach "$@" || nsdump_rc=$?',
+    '  exit "$nsdump_rc"',
+    'fi',
+    `printf '{"root": %s, "holders": "%s", "rootSet": ${plan.rootSet}, "sets": {${setsJson}}}\\n' "$$" "$H" ${setsArgs}`,
+    '# Hold until a signal ends us (the EXIT trap releases everything).',
+    'while :; do sleep 2147483647 & nsdump_pids="$nsdump_pids $!"; wait "$!" || :; done',
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,94 @@
+// Why: the plan's zod schema is the single source of its types and of docs/plan.schema.json
+// (scripts/gen-plan-schema.mjs). Scripts that run plans rely on these names.
+import { z } from 'zod';
+import { IdMapLine, Timespec } from '../model/image.js';
+import { NS_TYPES } from '../model/species.js';
+
+export const PLAN_VERSION = 1;
+
+const id = z.number().int().min(1);
+const NsType = z.enum(NS_TYPES);
+
+/** The namespaces of one set, by type: image ids. */
+export const NsSet = z.object(Object.fromEntries(NS_TYPES.map((t) => [t, id])) as Record<(typeof NS_TYPES)[number], typeof id>);
+const nullableId = id.nullable();
+export const NsSetNullable = z.object(Object.fromEntries(NS_TYPES.map((t) => [t, nullableId])) as Record<(typeof NS_TYPES)[number], typeof nullableId>);
+
+const Common = {
+  /** 1-based position in `steps`. */
+  n: z.number().int().min(1),
+  /** One line for people. */
+  summary: z.string(),
+};
+
+export const CreateStep = z.object({
+  ...Common,
+  op: z.literal('create'),
+  type: NsType,
+  /** The image ids this step makes (always one namespace here). */
+  creates: z.array(id).length(1),
+  /** Owning user namespace (for a user namespace: its parent). */
+  owner: id,
+  /** Parent pid namespace, for pid namespaces. */
+  parent: id.nullable(),
+  /**
+   * Namespaces the creating process joins first (null: it stays in the executor's own). Always the
+   * owner (for a user namespace: the parent) and, for pid, the parent pid namespace; a pid
+   * namespace's init also joins the rest of the set it will serve (`init`).
+   */
+  enter: NsSetNullable,
+  /** Where the namespace is held: an nsfs bind mount under the holder directory. */
+  holder: z.string(),
+  /** For pid namespaces: the placeholder that is its init (pid 1) and lives until release. */
+  init: z.string().nullable(),
+  /** State set from the parent side (user maps) or from inside before anything else enters. */
+  user: z.object({ setgroups: z.enum(['allow', 'deny']), uidMap: z.array(IdMapLine), gidMap: z.array(IdMapLine), projidMap: z.array(IdMapLine) }).nullable(),
+  uts: z.object({ hostname: z.string(), domainname: z.string() }).nullable(),
+  ipc: z.object({ sysctls: z.record(z.string(), z.string()) }).nullable(),
+  time: z.object({ monotonic: Timespec, boottime: Timespec }).nullable(),
+});
+
+export const SpawnStep = z.object({
+  ...Common,
+  op: z.literal('spawn'),
+  /** A placeholder process that lives in one namespace set a process of the tree used. */
+  set: z.number().int().min(1),
+  placeholder: z.string(),
+  namespaces: NsSet,
+  /** Dumped pids (and tids) that used this set. */
+  pids: z.array(z.number().int()),
+  /** Set when this set's placeholder is the init of a pid namespace, made by that create step. */
+  initOf: id.nullable(),
+});
+
+export const AttachPidfdStep = z.object({
+  ...Common,
+  op: z.literal('attach-pidfd'),
+  set: z.number().int().min(1),
+  /** setns(pidfd_open(<placeholder>), flags): all joins validated, then committed, or none. */
+  target: z.string(),
+  flags: z.array(NsType),
+});
+
+export const AttachSequenceStep = z.object({
+  ...Common,
+  op: z.literal('attach-sequence'),
+  set: z.number().int().min(1),
+  /** setns on each holder in this order (user last: the executor is privileged). */
+  sequence: z.array(z.object({ type: NsType, ns: id, holder: z.string() })),
+});
+
+export const Step = z.discriminatedUnion('op', [CreateStep, SpawnStep, AttachPidfdStep, AttachSequenceStep]);
+export type Step = z.infer<typeof Step>;
+
+export const Plan = z.object({
+  version: z.literal(PLAN_VERSION),
+  /** What the plan was made for. */
+  target: z.object({ kernel: z.string(), pidfd: z.boolean() }),
+  /** Image ids joined rather than created: the dumper's own namespaces, the executor's on the target. */
+  reuse: z.array(id),
+  /** The dumped root's namespace set: what `-- command` joins. */
+  rootSet: z.number().int().min(1),
+  steps: z.array(Step),
+});
+export type Plan = z.infer<typeof Plan>;
