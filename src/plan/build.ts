@@ -18,7 +18,8 @@ export const SEQUENCE_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', '
 const ref = (n: Namespace) => `${n.type}#${n.id}`;
 /** A step before it is numbered (Omit, distributed over the union). */
 type Unnumbered = Step extends infer S ? (S extends Step ? Omit<S, 'n'> : never) : never;
-export const holderName = (n: { type: NsType; id: number }) => `${n.type}-${n.id}`;
+/** The holder process that keeps a created namespace open (an fd on it). */
+export const holderName = (n: { type: NsType; id: number }) => `hold-${n.type}-${n.id}`;
 
 function kernelAtLeast(kernel: string, major: number, minor: number): boolean {
   const [a = 0, b = 0] = kernel.split('.').map(Number);
@@ -52,7 +53,7 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     parent: n.type === 'pid' || n.type === 'user' ? n.parent : null,
     enter,
     holder: holderName(n),
-    init: n.type === 'pid' ? (initSet ? `set-${initSet.n}` : `${holderName(n)}-init`) : null,
+    init: n.type === 'pid' ? (initSet ? `set-${initSet.n}` : `init-pid-${n.id}`) : null,
     user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(s as StateOf<'user'>) : null,
     uts: n.type === 'uts' ? { ...(s as StateOf<'uts'>) } : null,
     ipc: n.type === 'ipc' ? { sysctls: { ...(s as StateOf<'ipc'>).sysctls } } : null,
@@ -68,7 +69,7 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
   if (step.uts) what += `; inside set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
   if (step.ipc) what += `; inside set ${Object.keys(step.ipc.sysctls).length} ipc sysctls`;
   if (step.time) what += `; offsets monotonic ${step.time.monotonic.seconds}.${String(step.time.monotonic.nanoseconds).padStart(9, '0')} s, boottime ${step.time.boottime.seconds}.${String(step.time.boottime.nanoseconds).padStart(9, '0')} s, written before anything enters`;
-  step.summary = `${what}; hold it at ${step.holder}`;
+  step.summary = `${what}; holder process ${step.holder} keeps it open`;
   return step;
 }
 

@@ -21,23 +21,19 @@ umask 077
 nsdump_step=0
 nsdump_pids=''
 nsdump_rc=0
-H=${'$'}{NSDUMP_HOLDERS:-}
+R=''
 
 nsdump_fail() {
   printf 'nsdump plan: step %s: %s\n' "$nsdump_step" "$1" >&2
   exit 1
 }
 
-# End every placeholder (a pid namespace's init takes its namespace's processes along), then drop
-# the holders. Runs on every exit: success, failure, SIGINT, SIGTERM, SIGHUP.
+# End every placeholder and holder (a pid namespace's init takes its namespace's processes along;
+# namespaces held by a holder's fd go with it). Runs on every exit: success, failure, signals.
 nsdump_release() {
   trap - EXIT INT TERM HUP
   for p in $nsdump_pids; do kill -KILL "$p" 2>/dev/null || :; done
-  if [ -n "$H" ] && [ -d "$H" ]; then
-    for f in "$H"/*; do [ -e "$f" ] && umount "$f" 2>/dev/null || :; done
-    umount "$H" 2>/dev/null || :
-    rmdir "$H" 2>/dev/null || :
-  fi
+  if [ -n "$R" ]; then rm -rf "$R"; fi
 }
 trap nsdump_release EXIT
 trap 'exit 130' INT
@@ -53,13 +49,12 @@ nsdump_alive() {
 # Wait until placeholder $1 (started as process $2) has said it is ready; give up after 30 s.
 nsdump_ready() {
   i=0
-  while [ ! -e "$H/.ready-$1" ]; do
+  while [ ! -e "$R/$1" ]; do
     nsdump_alive "$2" || nsdump_fail "placeholder $1 exited before it was ready"
     i=$((i + 1))
     [ "$i" -lt 3000 ] || nsdump_fail "placeholder $1 not ready after 30 s"
     sleep 0.01
   done
-  rm -f "$H/.ready-$1"
 }
 
 # The first child of process $1 (nsenter --pid and unshare --fork run the command in a child).
@@ -76,10 +71,16 @@ nsdump_child() {
   done
 }
 
-# Hold namespace /proc/$2/ns/$3 at $H/$1 with a bind mount.
-nsdump_hold() {
-  : > "$H/$1"
-  mount --bind "/proc/$2/ns/$3" "$H/$1" || nsdump_fail "cannot hold $1"
+# Wait until holder process $1 has namespace /proc/$2/ns/$3 open as its fd 3.
+nsdump_held() {
+  want=$(readlink "/proc/$2/ns/$3") || nsdump_fail "namespace $3 of process $2 is gone"
+  i=0
+  while [ "$(readlink "/proc/$1/fd/3" 2>/dev/null)" != "$want" ]; do
+    nsdump_alive "$1" || nsdump_fail "holder $1 could not open $3 of process $2"
+    i=$((i + 1))
+    [ "$i" -lt 3000 ] || nsdump_fail "holder $1 not holding after 30 s"
+    sleep 0.01
+  done
 }
 
 # The body of every placeholder: $0 is its ready file; it sets what it must, says ready, sleeps.
@@ -93,36 +94,46 @@ nsdump_maps='if [ "$1" = deny ]; then printf deny > "/proc/$0/setgroups"; fi
 [ -z "$3" ] || printf "%s" "$3" > "/proc/$0/gid_map"
 [ -z "$4" ] || printf "%s" "$4" > "/proc/$0/projid_map"'
 
-if [ "$(id -u)" != 0 ]; then nsdump_fail 'run as root: creating and holding namespaces needs it'; fi
-case "$H" in *'"'* | *'\'*) nsdump_fail 'NSDUMP_HOLDERS must not contain quotes or backslashes' ;; esac
-if [ -z "$H" ]; then
-  mkdir -p /run/nsdump
-  H=$(mktemp -d /run/nsdump/plan.XXXXXX)
-else
-  mkdir -p "$H"
-fi
-mount -t tmpfs -o mode=700,size=1m nsdump-holders "$H" || nsdump_fail "cannot mount the holder directory $H"
-mount --make-private "$H"
+if [ "$(id -u)" != 0 ]; then nsdump_fail 'run as root: creating namespaces needs it'; fi
+R=$(mktemp -d "${'$'}{TMPDIR:-/tmp}/nsdump-plan.XXXXXX") || nsdump_fail 'cannot make a directory for readiness files'
+case "$R" in *'"'* | *'\'*) nsdump_fail "TMPDIR must not contain quotes or backslashes" ;; esac
+chmod 755 "$R"
 `;
+
+/** Variable holding the pid of the holder process of a namespace (names are ours: type and id). */
+const holderVar = (type: NsType, id: number) => `nsdump_h_${type}_${id}`;
+/** Path to a held namespace: fd 3 of its holder process. */
+export const heldPath = (type: NsType, id: number) => `"/proc/$${holderVar(type, id)}/fd/3"`;
+
+/** Start the holder of a namespace of process "$<pidVar>", wait until it holds it, and record it. */
+function holdLines(type: NsType, id: number, pidVar: string, link: string): string[] {
+  const v = holderVar(type, id);
+  return [`sleep 2147483647 3< "/proc/$${pidVar}/ns/${link}" &`, `${v}=$!; nsdump_pids="$nsdump_pids $!"`, `nsdump_held "$${v}" "$${pidVar}" ${link}`];
+}
 
 function mapText(m: { inside: number; outside: number; count: number }[]): string {
   return m.map((l) => `${l.inside} ${l.outside} ${l.count}\n`).join('');
 }
 
 function nsenterPrefix(enter: Record<NsType, number | null>): string {
-  const flags = SEQUENCE_ORDER.filter((t) => enter[t] !== null).map((t) => `--${NSENTER_FLAG[t]}="$H"/${shq(`${t}-${enter[t]}`)}`);
+  const flags = SEQUENCE_ORDER.filter((t) => enter[t] !== null).map((t) => `--${NSENTER_FLAG[t]}=${heldPath(t, enter[t]!)}`);
   return flags.length ? `nsenter ${flags.join(' ')} -- ` : '';
 }
 
-/** Sysctls in an order the kernel accepts: limits before the defaults that must stay below them. */
+/**
+ * Sysctls in an order the kernel accepts: limits before the defaults that must stay below them.
+ * A *_next_id of -1 is the kernel's own "unset", which it does not accept as a write: a new ipc
+ * namespace starts with it anyway.
+ */
 function sysctlArgs(sysctls: Record<string, string>): string {
-  const names = Object.keys(sysctls).sort((a, b) => Number(/_default$/.test(a)) - Number(/_default$/.test(b)) || (a < b ? -1 : a > b ? 1 : 0));
+  const names = Object.keys(sysctls).filter((k) => !(k.endsWith('_next_id') && sysctls[k] === '-1')).sort((a, b) => Number(/_default$/.test(a)) - Number(/_default$/.test(b)) || (a < b ? -1 : a > b ? 1 : 0));
   return names.map((k) => `${shq(k.replace(/\./g, '/'))} ${shq(sysctls[k]!)}`).join(' ');
 }
 
 function createLines(s: Extract<Step, { op: 'create' }>): string[] {
-  const name = s.holder;
-  const ready = `"$H/.ready-${name}"`;
+  const name = `${s.type}-${s.creates[0]}`;
+  const id = s.creates[0]!;
+  const ready = `"$R/${name}"`;
   const pre = nsenterPrefix(s.enter);
   const out = [`nsdump_step=${s.n}  # ${s.summary.replace(/\n/g, ' ')}`];
   switch (s.type) {
@@ -130,9 +141,9 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
       const u = s.user!;
       out.push(`${pre}unshare --user -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
       // Written from the parent's side: the executor itself, or root inside the created parent.
-      const writer = s.enter.user === null ? '' : `nsenter --user="$H"/${shq(`user-${s.enter.user}`)} -- `;
+      const writer = s.enter.user === null ? '' : `nsenter --user=${heldPath('user', s.enter.user)} -- `;
       out.push(`${writer}sh -c "$nsdump_maps" "$p" ${shq(u.setgroups)} ${shq(mapText(u.uidMap))} ${shq(mapText(u.gidMap))} ${shq(mapText(u.projidMap))} || nsdump_fail 'cannot write the id maps of user#${s.creates[0]}'`);
-      out.push(`nsdump_hold ${shq(name)} "$p" user`, `kill -KILL "$p"`);
+      out.push(...holdLines('user', id, 'p', 'user'), `kill -KILL "$p"`);
       break;
     }
     case 'pid': {
@@ -141,19 +152,23 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
       if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"`, `init=$(nsdump_child "$q")`);
       else out.push(`init=$(nsdump_child "$p")`);
       out.push(`nsdump_pids="$nsdump_pids $init"`);
-      out.push(`nsdump_hold ${shq(name)} "$init" pid`);
+      out.push(...holdLines('pid', id, 'init', 'pid'));
       // Its init is a set's placeholder (or one of its own): it lives until release.
       out.push(/^set-\d+$/.test(s.init!) ? `nsdump_${s.init!.replace('-', '_')}=$init` : `: "init of pid#${s.creates[0]}: $init"`);
       break;
     }
     case 'uts': {
+      for (const [k, v] of Object.entries(s.uts!)) {
+        // The kernel's sysctl string handler stops at a newline: /proc/sys cannot write one.
+        if (/[\n\0]/.test(v)) throw new PlanError(`uts#${id}: the ${k} ${JSON.stringify(v)} holds a newline or NUL, which /proc/sys/kernel/${k} cannot take, so --format sh cannot set it`);
+      }
       out.push(`${pre}unshare --uts -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" uts`, `kill -KILL "$p"`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('uts', id, 'p', 'uts'), `kill -KILL "$p"`);
       break;
     }
     case 'ipc': {
       out.push(`${pre}unshare --ipc -- sh -c "$nsdump_ipc" ${ready} ${sysctlArgs(s.ipc!.sysctls)} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" ipc`, `kill -KILL "$p"`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('ipc', id, 'p', 'ipc'), `kill -KILL "$p"`);
       break;
     }
     case 'time': {
@@ -162,12 +177,12 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
         throw new PlanError(`time#${s.creates[0]}: offsets with nanoseconds (${t.monotonic.nanoseconds}, ${t.boottime.nanoseconds}): util-linux unshare sets whole seconds only, so --format sh cannot write them`);
       }
       out.push(`${pre}unshare --time --monotonic ${shq(t.monotonic.seconds)} --boottime ${shq(t.boottime.seconds)} -- sh -c "$nsdump_plain" ${ready} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" time_for_children`, `kill -KILL "$p"`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('time', id, 'p', 'time_for_children'), `kill -KILL "$p"`);
       break;
     }
     default: {
       out.push(`${pre}unshare --${UNSHARE_FLAG[s.type]} -- sh -c "$nsdump_plain" ${ready} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, `nsdump_hold ${shq(name)} "$p" ${s.type}`, `kill -KILL "$p"`);
+      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines(s.type, id, 'p', s.type), `kill -KILL "$p"`);
     }
   }
   return out;
@@ -182,7 +197,8 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
     '# Carries the plan out with util-linux unshare and nsenter and writes to /proc. As root:',
     '#   sh plan.sh               make everything, print one JSON line, hold until SIGTERM or SIGINT',
     '#   sh plan.sh -- CMD [ARG]  make everything, run CMD in the dumped root\'s namespaces, release',
-    '# NSDUMP_HOLDERS=DIR picks the holder directory (default: a new one under /run/nsdump).',
+    '# Namespaces are held by open fds of holder processes (sleep 3</proc/P/ns/T): nothing is mounted,',
+    '# and everything the plan made goes when its processes end.',
     PREAMBLE,
   ];
   // Pid namespaces are made with their init; create steps come in the plan's order.
@@ -194,9 +210,9 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
       continue;
     }
     const ns = s.namespaces;
-    const flags = SEQUENCE_ORDER.filter((t) => created.has(ns[t])).map((t) => `--${NSENTER_FLAG[t]}="$H"/${shq(`${t}-${ns[t]}`)}`);
+    const flags = SEQUENCE_ORDER.filter((t) => created.has(ns[t])).map((t) => `--${NSENTER_FLAG[t]}=${heldPath(t, ns[t])}`);
     lines.push(`nsdump_step=${s.n}  # ${s.summary}`);
-    const body = `sh -c "$nsdump_plain" "$H/.ready-${s.placeholder}"`;
+    const body = `sh -c "$nsdump_plain" "$R/${s.placeholder}"`;
     lines.push(flags.length ? `nsenter ${flags.join(' ')} -- ${body} &` : `${body} &`);
     lines.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(s.placeholder)} "$p"`);
     lines.push(created.has(ns.pid) ? `nsdump_set_${s.set}=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $nsdump_set_${s.set}"` : `nsdump_set_${s.set}=$p`, '');
@@ -213,7 +229,7 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
     // util-linux 2.41+ joins through a pidfd here (atomically); older ones one namespace at a time.
     lines.push(`nsdump_attach() { nsenter --target "$nsdump_set_${rootSpawn.set}" ${f} -- "$@"; }`);
   } else {
-    const f = attach.sequence.map((q) => `--${NSENTER_FLAG[q.type]}="$H"/${shq(q.holder)}`).join(' ');
+    const f = attach.sequence.map((q) => `--${NSENTER_FLAG[q.type]}=${heldPath(q.type, q.ns)}`).join(' ');
     lines.push(f ? `nsdump_attach() { nsenter ${f} -- "$@"; }` : `nsdump_attach() { "$@"; }`);
   }
   const setsJson = spawns.map((s) => `"${s.set}": %s`).join(', ');
@@ -225,7 +241,7 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
     '  nsdump_attach "$@" || nsdump_rc=$?',
     '  exit "$nsdump_rc"',
     'fi',
-    `printf '{"root": %s, "holders": "%s", "rootSet": ${plan.rootSet}, "sets": {${setsJson}}}\\n' "$$" "$H" ${setsArgs}`,
+    `printf '{"root": %s, "dir": "%s", "rootSet": ${plan.rootSet}, "sets": {${setsJson}}}\\n' "$$" "$R" ${setsArgs}`,
     '# Hold until a signal ends us (the EXIT trap releases everything).',
     'while :; do sleep 2147483647 & nsdump_pids="$nsdump_pids $!"; wait "$!" || :; done',
   );

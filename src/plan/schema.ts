@@ -37,7 +37,7 @@ export const CreateStep = z.object({
    * namespace's init also joins the rest of the set it will serve (`init`).
    */
   enter: NsSetNullable,
-  /** Where the namespace is held: an nsfs bind mount under the holder directory. */
+  /** The holder process that keeps the namespace open (an fd on it) until release. */
   holder: z.string(),
   /** For pid namespaces: the placeholder that is its init (pid 1) and lives until release. */
   init: z.string().nullable(),
@@ -74,7 +74,7 @@ export const AttachSequenceStep = z.object({
   ...Common,
   op: z.literal('attach-sequence'),
   set: z.number().int().min(1),
-  /** setns on each holder in this order (user last: the executor is privileged). */
+  /** setns on each namespace, reached through its holder, in this order (user last: the executor is privileged). */
   sequence: z.array(z.object({ type: NsType, ns: id, holder: z.string() })),
 });
 
