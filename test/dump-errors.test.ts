@@ -1,7 +1,7 @@
 // Bad input and permission edges: one clear line, the documented exit code, nothing half-written.
 import test from 'ava';
 import * as childProcess from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nsdump, tempDir } from './helpers/cli.js';
 import { startTopology } from './helpers/topology.js';
@@ -11,6 +11,16 @@ import { TreeChangedError } from '../src/discover/errors.js';
 import type { Image } from '../src/model/image.js';
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+/** Running or sleeping, not exited (a zombie counts as exited). */
+function isLive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 test('a pid that does not exist: exit 4, one line, nothing written', (t) => {
   const parent = tempDir(t);
@@ -73,6 +83,9 @@ test('a process that exits mid-dump: TreeChangedError, and the CLI code for it i
         // Kill the deepest sleeper after it was read, before the dump finishes.
         victim = sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').pop()!.pid;
         process.kill(victim, 'SIGKILL');
+        // A signal is delivered asynchronously: wait (synchronously, up to 5 s) until it has exited.
+        const pause = new Int32Array(new SharedArrayBuffer(4));
+        for (let i = 0; i < 1000 && isLive(victim); i++) Atomics.wait(pause, 0, 0, 5);
       },
     }),
     { instanceOf: TreeChangedError },

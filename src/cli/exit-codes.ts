@@ -12,6 +12,8 @@ export const EXIT = {
   TREE_CHANGED: 7,
   /** A sound image that no plan (or not this format) can recreate. */
   CANNOT_PLAN: 8,
+  /** restore: a step failed (everything made was released). */
+  RESTORE_FAILED: 9,
   INTERNAL: 70,
 } as const;
 
@@ -23,6 +25,7 @@ const BY_NAME: Record<string, number> = {
   OutputError: EXIT.OUTPUT,
   TreeChangedError: EXIT.TREE_CHANGED,
   PlanError: EXIT.CANNOT_PLAN,
+  RestoreError: EXIT.RESTORE_FAILED,
   UsageError: EXIT.USAGE,
 };
 

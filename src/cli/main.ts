@@ -32,6 +32,7 @@ export function parsePid(value: unknown): number {
 }
 
 await yargs(hideBin(process.argv))
+  .parserConfiguration({ 'populate--': true })
   .scriptName('nsdump')
   .usage('Usage: $0 <command> [options]')
   .epilogue(
@@ -39,7 +40,7 @@ await yargs(hideBin(process.argv))
       'Records the Linux namespaces of a process tree, nested ones too, as protobuf images,',
       'and shows what is inside them. Exit codes: 0 ok, 2 usage, 3 bad image, 4 no such',
       'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed,',
-      '8 image cannot be planned, 70 bug.',
+      '8 image cannot be planned, 9 restore failed (all released), 1 diff: not equivalent, 70 bug.',
     ].join('\n'),
   )
   .command(
@@ -86,7 +87,50 @@ await yargs(hideBin(process.argv))
         return planCommand({ dir: String(argv.dir), format: argv.format, kernel: argv.kernel, pidfd: argv.pidfd });
       }),
   )
-  .demandCommand(1, 'nsdump: a command is required (dump, show, plan)')
+  .command(
+    'restore <dir> [command..]',
+    'carry out the plan: --hold the namespaces, or run a command inside them',
+    (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
+        .positional('command', { type: 'string', array: true, describe: 'after --: run this in the dumped root\'s namespaces, then release' })
+        .option('hold', { type: 'boolean', default: false, describe: 'print {"root": PID, …} once ready and hold until SIGTERM or SIGINT' })
+        .option('json', { type: 'boolean', default: false, describe: 'log every step as a JSON line on stderr' })
+        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
+    (argv) =>
+      run(async () => {
+        const { restoreCommand } = await import('./restore-command.js');
+        const command = [...((argv.command as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
+        return restoreCommand({ dir: String(argv.dir), hold: argv.hold, json: argv.json, command, pidfd: argv.pidfd });
+      }),
+  )
+  .command(
+    'diff <a> <b>',
+    'compare two images modulo kernel ids and pids (exit 0: equivalent, 1: not)',
+    (y) =>
+      y
+        .positional('a', { type: 'string', describe: 'first image directory' })
+        .positional('b', { type: 'string', describe: 'second image directory' })
+        .option('json', { type: 'boolean', default: false, describe: '{equivalent, differences} as JSON' }),
+    (argv) =>
+      run(async () => {
+        const { diffCommand } = await import('./diff-command.js');
+        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json });
+      }),
+  )
+  .command(
+    'demo',
+    'build a small nested topology, dump, show, plan, restore, diff it, and clean up',
+    (y) => y,
+    () =>
+      run(async () => {
+        const { checkPrivileges } = await import('../discover/dump.js');
+        checkPrivileges();
+        const { demoCommand } = await import('./demo-command.js');
+        return demoCommand();
+      }),
+  )
+  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, demo)')
   .strict()
   .version(NSDUMP_VERSION)
   .help()

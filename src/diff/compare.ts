@@ -1,7 +1,9 @@
 // Why: two images describe the same namespaces when their graphs are isomorphic — same types,
 // same owner and parent edges, same restorable state — and the same namespace sets are in use,
-// whatever the kernel ids and pids. Each namespace gets a canonical signature built from its own
-// content and its owner's and parent's signatures; the images are compared as multisets of those.
+// whatever the kernel ids and pids. Namespaces are paired in two passes: first by a full signature
+// (type, state, and the owner's and parent's full signatures), then what is left by structure
+// alone, so a changed hostname reads as one change, not as a namespace gone and another come.
+import { createHash } from 'node:crypto';
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
 
@@ -28,50 +30,45 @@ export function restorableState(n: Namespace): Record<string, unknown> | null {
   }
 }
 
-export interface Canon {
-  /** image id → signature. */
-  sig: Map<number, string>;
-  /** A short readable name per signature: "uts ns owned by user#2(level 1)". */
-  label: Map<string, string>;
+const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
+
+interface Side {
+  img: Image;
+  ids: Map<number, Namespace>;
+  /** Full signature: type, state, owner's and parent's full signatures. */
+  full: Map<number, string>;
+  /** Structure only: type, owner's and parent's structural signatures. */
+  shape: Map<number, string>;
 }
 
-export function canonical(img: Image): Canon {
+function side(img: Image): Side {
   const ids = new Map(img.namespaces.map((n) => [n.id, n]));
-  const sig = new Map<number, string>();
-  const label = new Map<string, string>();
-  const of = (id: number | null): string => {
-    if (id === null) return '-';
-    const known = sig.get(id);
-    if (known) return known;
-    const n = ids.get(id)!;
-    // The dumper's own namespaces stand for whatever the executor has: compared by type only.
-    const s = n.inScope
-      ? `own:${n.type}`
-      : JSON.stringify({ t: n.type, s: restorableState(n), o: n.type === 'user' ? null : of(n.owner), p: of(n.parent) });
-    sig.set(id, s);
-    return s;
-  };
-  for (const n of img.namespaces) of(n.id);
+  const full = new Map<number, string>();
+  const shape = new Map<number, string>();
+  // Images list owners and parents first, so one pass in order sees every reference resolved.
   for (const n of img.namespaces) {
-    const s = sig.get(n.id)!;
-    if (label.has(s)) continue;
-    label.set(s, describe(n, ids));
+    const ref = (m: Map<number, string>, id: number | null) => (id === null ? '-' : m.get(id) ?? '?');
+    const owner = n.type === 'user' ? null : n.owner;
+    // The dumper's own namespaces stand for whatever the executor has: compared by type only.
+    if (n.inScope) {
+      full.set(n.id, `own:${n.type}`);
+      shape.set(n.id, `own:${n.type}`);
+      continue;
+    }
+    shape.set(n.id, hash([n.type, ref(shape, owner), ref(shape, n.parent)]));
+    full.set(n.id, hash([n.type, restorableState(n), ref(full, owner), ref(full, n.parent)]));
   }
-  return { sig, label };
+  return { img, ids, full, shape };
 }
 
-function describe(n: Namespace, ids: Map<number, Namespace>): string {
+/** A readable name: "uts ns owned by a user ns at level 2 (hostname "a")". */
+export function describe(n: Namespace, ids: Map<number, Namespace>): string {
   if (n.inScope) return `the dumper's own ${n.type} ns`;
-  const chain: string[] = [];
-  for (let u = n.type === 'user' ? n : n.owner === null ? undefined : ids.get(n.owner); u && !u.inScope; u = u.parent === null ? undefined : ids.get(u.parent)) chain.push('user');
-  const depth = chain.length;
+  let depth = 0;
+  for (let u = n.type === 'user' ? n : n.owner === null ? undefined : ids.get(n.owner); u && !u.inScope; u = u.parent === null ? undefined : ids.get(u.parent)) depth++;
   const where = n.type === 'user' ? `user ns at level ${depth}` : `${n.type} ns owned by a user ns at level ${depth}`;
   if (n.type === 'uts' && n.state) return `${where} (hostname ${JSON.stringify((n.state as StateOf<'uts'>).hostname)})`;
   return where;
-}
-
-export function setSignature(refs: NsRefs, c: Canon): string {
-  return NS_TYPES.map((t) => (refs[t] === null ? '-' : c.sig.get(refs[t]!)!)).join('|');
 }
 
 export interface Difference {
@@ -79,86 +76,96 @@ export interface Difference {
   message: string;
 }
 
-function multiset(keys: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
-  return m;
-}
-
-/** Structural key without state: what a namespace is, where it hangs. */
-function shape(sig: string): string {
-  if (sig.startsWith('own:')) return sig;
-  const o = JSON.parse(sig) as { t: string; o: string | null; p: string };
-  return JSON.stringify({ t: o.t, o: o.o, p: o.p });
-}
-
-/**
- * Differences from `a` to `b`. With `setsSubset`, b may use namespace sets a did not (a restore's
- * own helper processes); every set of a must still be in use in b.
- */
-export function compareImages(a: Image, b: Image, opts: { setsSubset?: boolean } = {}): Difference[] {
-  const ca = canonical(a);
-  const cb = canonical(b);
+/** Differences from `a` to `b`; none means equivalent. */
+export function compareImages(a: Image, b: Image): Difference[] {
+  const A = side(a);
+  const B = side(b);
   const out: Difference[] = [];
-  const created = (img: Image, c: Canon) => img.namespaces.filter((n) => !n.inScope).map((n) => c.sig.get(n.id)!);
-  const ma = multiset(created(a, ca));
-  const mb = multiset(created(b, cb));
-  const missing: string[] = [];
-  const extra: string[] = [];
-  for (const [k, n] of ma) for (let i = (mb.get(k) ?? 0); i < n; i++) missing.push(k);
-  for (const [k, n] of mb) for (let i = (ma.get(k) ?? 0); i < n; i++) extra.push(k);
-  // A namespace on both sides in the same place but with other state is a state change.
-  for (const m of [...missing]) {
-    const j = extra.findIndex((e) => shape(e) === shape(m));
-    if (j < 0) continue;
-    const [e] = extra.splice(j, 1);
-    missing.splice(missing.indexOf(m), 1);
-    out.push({ kind: 'state', message: `${ca.label.get(m)}: ${stateChange(JSON.parse(m), JSON.parse(e!))}` });
+  const created = (s: Side) => s.img.namespaces.filter((n) => !n.inScope);
+  // b's namespace id → the a namespace it stands for.
+  const pairOf = new Map<number, number>();
+  let restA = created(A);
+  let restB = created(B);
+  // Pass 1: the same namespace, state and all. Pass 2: the same place, other state.
+  for (const key of ['full', 'shape'] as const) {
+    const pool = new Map<string, Namespace[]>();
+    for (const n of restB) pool.set(B[key].get(n.id)!, [...(pool.get(B[key].get(n.id)!) ?? []), n]);
+    const leftA: Namespace[] = [];
+    for (const n of restA) {
+      const cands = pool.get(A[key].get(n.id)!);
+      if (!cands?.length) {
+        leftA.push(n);
+        continue;
+      }
+      // Prefer a partner with the same state (siblings of one shape may differ only in state).
+      const same = cands.findIndex((c) => JSON.stringify(restorableState(c)) === JSON.stringify(restorableState(n)));
+      const [m] = cands.splice(same >= 0 ? same : 0, 1);
+      pairOf.set(m!.id, n.id);
+      if (key === 'shape') {
+        const change = stateChange(restorableState(n), restorableState(m!));
+        if (change) out.push({ kind: 'state', message: `${describe(n, A.ids)}: ${change}` });
+      }
+    }
+    restA = leftA;
+    restB = [...pool.values()].flat();
   }
-  for (const m of missing) out.push({ kind: 'namespace-missing', message: `only in the first: ${ca.label.get(m)}` });
-  for (const e of extra) out.push({ kind: 'namespace-extra', message: `only in the second: ${cb.label.get(e)}` });
+  for (const n of restA) out.push({ kind: 'namespace-missing', message: `only in the first: ${describe(n, A.ids)}` });
+  for (const n of restB) out.push({ kind: 'namespace-extra', message: `only in the second: ${describe(n, B.ids)}` });
 
-  const setsOf = (img: Image, c: Canon) => new Set([...img.processes, ...img.threads].map((p) => setSignature(p.namespaces, c)));
-  const sa = setsOf(a, ca);
-  const sb = setsOf(b, cb);
-  for (const s of sa) if (!sb.has(s)) out.push({ kind: 'set-missing', message: `a namespace set in use only in the first: ${setLabel(s, ca)}` });
-  if (!opts.setsSubset) for (const s of sb) if (!sa.has(s)) out.push({ kind: 'set-extra', message: `a namespace set in use only in the second: ${setLabel(s, cb)}` });
+  // Sets in use, named by the a-namespaces they consist of (b's translated through the pairing).
+  const setKey = (refs: NsRefs, s: Side, translate: boolean) =>
+    NS_TYPES.map((t) => {
+      const id = refs[t];
+      if (id === null) return '-';
+      const n = s.ids.get(id)!;
+      if (n.inScope) return `own:${t}`;
+      const aid = translate ? pairOf.get(id) : id;
+      return aid === undefined ? `b:${id}` : `a:${aid}`;
+    }).join('|');
+  // The set made only of the dumper's own namespaces is not compared: whoever dumps or restores
+  // lives there (a restore's own processes always do), and it has nothing to create or join.
+  const isOwn = (k: string) => k.split('|').every((x) => x.startsWith('own:') || x === '-');
+  const setsOf = (s: Side, translate: boolean) => {
+    const m = new Map<string, NsRefs>();
+    for (const p of [...s.img.processes, ...s.img.threads]) {
+      const k = setKey(p.namespaces, s, translate);
+      if (!isOwn(k) && !m.has(k)) m.set(k, p.namespaces);
+    }
+    return m;
+  };
+  const sa = setsOf(A, false);
+  const sb = setsOf(B, true);
+  const label = (refs: NsRefs, s: Side) =>
+    NS_TYPES.filter((t) => refs[t] !== null && !s.ids.get(refs[t]!)!.inScope)
+      .map((t) => `${t}: ${describe(s.ids.get(refs[t]!)!, s.ids)}`)
+      .join('; ');
+  for (const [k, refs] of sa) if (!sb.has(k)) out.push({ kind: 'set-missing', message: `a namespace set in use only in the first: ${label(refs, A)}` });
+  for (const [k, refs] of sb) if (!sa.has(k)) out.push({ kind: 'set-extra', message: `a namespace set in use only in the second: ${label(refs, B)}` });
   return out;
 }
 
-function setLabel(s: string, c: Canon): string {
-  return s
-    .split('|')
-    .map((sig, i) => (sig.startsWith('own:') ? null : `${NS_TYPES[i]}: ${c.label.get(sig) ?? sig}`))
-    .filter(Boolean)
-    .join('; ') || "all the dumper's own namespaces";
-}
-
-/** "hostname "a" → "b"", "uid_map … → …", field by field. */
-function stateChange(sa: { s: Record<string, unknown> | null }, sb: { s: Record<string, unknown> | null }): string {
-  const a = sa.s ?? {};
-  const b = sb.s ?? {};
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+/** "hostname "a" → "b"", "uid_map … → …", field by field; '' when the states are the same. */
+function stateChange(a: Record<string, unknown> | null, b: Record<string, unknown> | null): string {
+  const x = a ?? {};
+  const y = b ?? {};
   const parts: string[] = [];
-  for (const k of keys) {
-    const va = a[k];
-    const vb = b[k];
-    if (JSON.stringify(va) === JSON.stringify(vb)) continue;
+  for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
+    if (JSON.stringify(x[k]) === JSON.stringify(y[k])) continue;
     if (k === 'sysctls') {
-      const x = va as Record<string, string>;
-      const y = vb as Record<string, string>;
-      for (const name of [...new Set([...Object.keys(x ?? {}), ...Object.keys(y ?? {})])].sort()) {
-        if (x?.[name] !== y?.[name]) parts.push(`${name} ${JSON.stringify(x?.[name] ?? null)} → ${JSON.stringify(y?.[name] ?? null)}`);
+      const p = (x[k] ?? {}) as Record<string, string>;
+      const q = (y[k] ?? {}) as Record<string, string>;
+      for (const name of [...new Set([...Object.keys(p), ...Object.keys(q)])].sort()) {
+        if (p[name] !== q[name]) parts.push(`${name} ${JSON.stringify(p[name] ?? null)} → ${JSON.stringify(q[name] ?? null)}`);
       }
     } else {
-      parts.push(`${k} ${fmt(va)} → ${fmt(vb)}`);
+      parts.push(`${k.replace(/Map$/, '_map')} ${fmt(x[k])} → ${fmt(y[k])}`);
     }
   }
   return parts.join(', ');
 }
 
 function fmt(v: unknown): string {
-  if (Array.isArray(v) && v.every((l) => l && typeof l === 'object' && 'inside' in l)) return `[${(v as { inside: number; outside: number; count: number }[]).map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ')}]`;
+  if (Array.isArray(v)) return `[${(v as { inside: number; outside: number; count: number }[]).map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ')}]`;
   if (v && typeof v === 'object' && 'seconds' in v) {
     const t = v as unknown as { seconds: number; nanoseconds: number };
     return `${t.seconds}.${String(t.nanoseconds).padStart(9, '0')}s`;

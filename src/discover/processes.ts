@@ -105,11 +105,12 @@ function isZombie(dirfd: number): boolean {
 /** Read one process; returns its children's pids, or null for a zombie. */
 function readProcess(pid: number, ppid: number | null): { info: ProcInfo; children: number[] } | null {
   const where = `/proc/${pid}`;
+  const isRoot = ppid === null;
   let dirfd: number;
   try {
     dirfd = openDir(where);
   } catch (err) {
-    throw failure(pid, ppid === null, err);
+    throw failure(pid, isRoot, err);
   }
   try {
     // Only the root's parent is not known from the walk; comm alone is cheaper than stat.
@@ -160,8 +161,9 @@ function readProcess(pid: number, ppid: number | null): { info: ProcInfo; childr
   } catch (err) {
     const zombie = isErrno(err, 'ENOENT') && isZombie(dirfd);
     close(dirfd);
-    if (zombie && ppid !== null) return null;
-    throw failure(pid, ppid === null, err);
+    // A zombie child is left out; a zombie root has no namespaces to dump: it is gone.
+    if (zombie && !isRoot) return null;
+    throw failure(pid, isRoot, err);
   }
 }
 

@@ -25,6 +25,7 @@ const c = {
   readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long n)'),
   fstatat: libc.func('int fstatat(int dirfd, const char *path, void *st, int flags)'),
   getdents64: libc.func('long syscall(long nr, int fd, void *buf, unsigned long n)'),
+  prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
   renameat2: libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
 };
 const SYS_getdents64 = 217;
@@ -181,4 +182,11 @@ const RENAME_NOREPLACE = 1;
 /** rename(2) that fails with EEXIST instead of replacing an existing (even empty) directory. */
 export function renameNoReplace(from: string, to: string): void {
   check(c.renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE), 'rename', to);
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Orphaned descendants are re-parented to this process instead of the pid namespace's init. */
+export function becomeSubreaper(): void {
+  check(c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 'prctl(PR_SET_CHILD_SUBREAPER)');
 }

@@ -66,8 +66,8 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     what += `; from user#${owner} write setgroups ${u.setgroups}, uid_map ${maps(u.uidMap)}, gid_map ${maps(u.gidMap)}` + (u.projidMap.length ? `, projid_map ${maps(u.projidMap)}` : '');
   }
   if (n.type === 'pid') what += `; its init (pid 1) is placeholder ${step.init}, which lives until release`;
-  if (step.uts) what += `; inside set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
-  if (step.ipc) what += `; inside set ${Object.keys(step.ipc.sysctls).length} ipc sysctls`;
+  if (step.uts) what += `; from inside it set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
+  if (step.ipc) what += `; its creator sets ${Object.keys(step.ipc.sysctls).length} ipc sysctls inside`;
   if (step.time) what += `; offsets monotonic ${step.time.monotonic.seconds}.${String(step.time.monotonic.nanoseconds).padStart(9, '0')} s, boottime ${step.time.boottime.seconds}.${String(step.time.boottime.nanoseconds).padStart(9, '0')} s, written before anything enters`;
   step.summary = `${what}; holder process ${step.holder} keeps it open`;
   return step;

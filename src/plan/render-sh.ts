@@ -20,25 +20,58 @@ const PREAMBLE = String.raw`set -eu
 umask 077
 nsdump_step=0
 nsdump_pids=''
+# Processes that only wait for a child (nsenter --pid, unshare --fork): under a subreaper
+# (NSDUMP_REAPER=1, as nsdump restore runs it) they are ended once everything is ready, so that
+# their children, re-parented, leave only the placeholders in the tree.
+nsdump_waiters=''
 nsdump_rc=0
-R=''
 
 nsdump_fail() {
-  printf 'nsdump plan: step %s: %s\n' "$nsdump_step" "$1" >&2
+  printf 'nsdump plan: step %s: %s\n' "$nsdump_step" "$1" >&2 || :
   exit 1
 }
 
-# End every placeholder and holder (a pid namespace's init takes its namespace's processes along;
-# namespaces held by a holder's fd go with it). Runs on every exit: success, failure, signals.
-nsdump_release() {
-  trap - EXIT INT TERM HUP
-  for p in $nsdump_pids; do kill -KILL "$p" 2>/dev/null || :; done
-  if [ -n "$R" ]; then rm -rf "$R"; fi
+# Step $1 begins (NSDUMP_PROGRESS=1: say so on stderr, for nsdump restore to show).
+nsdump_begin() {
+  nsdump_check
+  nsdump_step=$1
+  if [ "${'$'}{NSDUMP_PROGRESS:-}" = 1 ]; then printf '@nsdump-step %s\n' "$1" >&2 || :; fi
 }
+
+# Every descendant of process $1, deepest last.
+nsdump_tree() {
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$c"
+    nsdump_tree "$c"
+  done
+}
+
+# End every placeholder and holder — all descendants of this script and of every pid recorded
+# (placeholders re-parented under a subreaper are recorded) — a pid namespace's init takes its
+# namespace's processes along, and namespaces held by a holder's fd go with it.
+nsdump_release() {
+  # Nothing may stop a release half-way: signals are ignored while it runs.
+  trap '' INT TERM HUP PIPE
+  trap - EXIT
+  # The recorded pids first (no fork needed), then whatever their trees and ours still hold.
+  for p in $nsdump_pids; do kill -KILL "$p" 2>/dev/null || :; done
+  all="$(nsdump_tree $$)"
+  for p in $nsdump_pids; do all="$all $(nsdump_tree "$p")"; done
+  for p in $all; do kill -KILL "$p" 2>/dev/null || :; done
+}
+# A signal only sets a flag: the script stops at the next safe point, after recording what it just
+# started, so that the release can find everything.
+nsdump_sig=''
 trap nsdump_release EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'nsdump_sig=130' INT
+trap 'nsdump_sig=143' TERM
+trap 'nsdump_sig=129' HUP
+# Whoever reads our stderr may be gone (nsdump restore killed): a write then raises SIGPIPE, which
+# by default would end us without a release. Caught, not ignored, so that children keep the default.
+trap 'nsdump_sig=141' PIPE
+nsdump_check() {
+  if [ -n "$nsdump_sig" ]; then exit "$nsdump_sig"; fi
+}
 
 # True while process $1 exists and is not a zombie.
 nsdump_alive() {
@@ -46,10 +79,12 @@ nsdump_alive() {
   [ -n "$s" ] && [ "$s" != Z ]
 }
 
-# Wait until placeholder $1 (started as process $2) has said it is ready; give up after 30 s.
+# Wait until placeholder $1 (process $2) is ready: it execs sleep only once it has set what it
+# must, so its comm then reads "sleep". Give up after 30 s, or as soon as it has died.
 nsdump_ready() {
   i=0
-  while [ ! -e "$R/$1" ]; do
+  while [ "$(cat "/proc/$2/comm" 2>/dev/null)" != sleep ]; do
+    nsdump_check
     nsdump_alive "$2" || nsdump_fail "placeholder $1 exited before it was ready"
     i=$((i + 1))
     [ "$i" -lt 3000 ] || nsdump_fail "placeholder $1 not ready after 30 s"
@@ -76,6 +111,7 @@ nsdump_held() {
   want=$(readlink "/proc/$2/ns/$3") || nsdump_fail "namespace $3 of process $2 is gone"
   i=0
   while [ "$(readlink "/proc/$1/fd/3" 2>/dev/null)" != "$want" ]; do
+    nsdump_check
     nsdump_alive "$1" || nsdump_fail "holder $1 could not open $3 of process $2"
     i=$((i + 1))
     [ "$i" -lt 3000 ] || nsdump_fail "holder $1 not holding after 30 s"
@@ -83,11 +119,15 @@ nsdump_held() {
   done
 }
 
-# The body of every placeholder: $0 is its ready file; it sets what it must, says ready, sleeps.
+# The body of every placeholder ($0 names it): it sets what it must, then becomes a sleep.
 nsdump_sleep='exec sleep 2147483647'
-nsdump_plain=': > "$0"; '"$nsdump_sleep"
-nsdump_uts='printf %s "$1" > /proc/sys/kernel/hostname && printf %s "$2" > /proc/sys/kernel/domainname && : > "$0" && '"$nsdump_sleep"
-nsdump_ipc='f=$0; while [ $# -gt 1 ]; do printf "%s\n" "$2" > "/proc/sys/$1" || exit 1; shift 2; done; : > "$f" && '"$nsdump_sleep"
+nsdump_plain="$nsdump_sleep"
+# The kernel lets only global root write /proc/sys/kernel/{hostname,domainname} (no namespace
+# hook), so the executor sets uts state from inside the namespace (nsenter --uts). ipc and mqueue
+# sysctls are writable by the namespace's own root only, so the placeholder sets them, as root of
+# the owning user namespace, before it becomes a sleep.
+nsdump_uts='printf %s "$1" > /proc/sys/kernel/hostname && printf %s "$2" > /proc/sys/kernel/domainname'
+nsdump_ipc='while [ $# -gt 1 ]; do printf "%s\n" "$2" > "/proc/sys/$1" || exit 1; shift 2; done; '"$nsdump_sleep"
 # Writes a user namespace's maps from its parent's side: $0 pid, $1 setgroups, $2-$4 maps.
 nsdump_maps='if [ "$1" = deny ]; then printf deny > "/proc/$0/setgroups"; fi
 [ -z "$2" ] || printf "%s" "$2" > "/proc/$0/uid_map"
@@ -95,9 +135,6 @@ nsdump_maps='if [ "$1" = deny ]; then printf deny > "/proc/$0/setgroups"; fi
 [ -z "$4" ] || printf "%s" "$4" > "/proc/$0/projid_map"'
 
 if [ "$(id -u)" != 0 ]; then nsdump_fail 'run as root: creating namespaces needs it'; fi
-R=$(mktemp -d "${'$'}{TMPDIR:-/tmp}/nsdump-plan.XXXXXX") || nsdump_fail 'cannot make a directory for readiness files'
-case "$R" in *'"'* | *'\'*) nsdump_fail "TMPDIR must not contain quotes or backslashes" ;; esac
-chmod 755 "$R"
 `;
 
 /** Variable holding the pid of the holder process of a namespace (names are ours: type and id). */
@@ -133,9 +170,9 @@ function sysctlArgs(sysctls: Record<string, string>): string {
 function createLines(s: Extract<Step, { op: 'create' }>): string[] {
   const name = `${s.type}-${s.creates[0]}`;
   const id = s.creates[0]!;
-  const ready = `"$R/${name}"`;
+  const ready = shq(name);
   const pre = nsenterPrefix(s.enter);
-  const out = [`nsdump_step=${s.n}  # ${s.summary.replace(/\n/g, ' ')}`];
+  const out = [`nsdump_begin ${s.n}  # ${s.summary.replace(/\n/g, ' ')}`];
   switch (s.type) {
     case 'user': {
       const u = s.user!;
@@ -147,11 +184,11 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
       break;
     }
     case 'pid': {
-      out.push(`${pre}unshare --pid --fork -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
+      out.push(`${pre}unshare --pid --fork -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`);
       // nsenter --pid runs unshare in a child; unshare --fork runs the init in a child again.
-      if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"`, `init=$(nsdump_child "$q")`);
-      else out.push(`init=$(nsdump_child "$p")`);
-      out.push(`nsdump_pids="$nsdump_pids $init"`);
+      if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"; nsdump_waiters="$nsdump_waiters $p $q"`, `init=$(nsdump_child "$q")`);
+      else out.push(`init=$(nsdump_child "$p"); nsdump_waiters="$nsdump_waiters $p"`);
+      out.push(`nsdump_pids="$nsdump_pids $init"`, `nsdump_ready ${shq(name)} "$init"`);
       out.push(...holdLines('pid', id, 'init', 'pid'));
       // Its init is a set's placeholder (or one of its own): it lives until release.
       out.push(/^set-\d+$/.test(s.init!) ? `nsdump_${s.init!.replace('-', '_')}=$init` : `: "init of pid#${s.creates[0]}: $init"`);
@@ -162,13 +199,14 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
         // The kernel's sysctl string handler stops at a newline: /proc/sys cannot write one.
         if (/[\n\0]/.test(v)) throw new PlanError(`uts#${id}: the ${k} ${JSON.stringify(v)} holds a newline or NUL, which /proc/sys/kernel/${k} cannot take, so --format sh cannot set it`);
       }
-      out.push(`${pre}unshare --uts -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('uts', id, 'p', 'uts'), `kill -KILL "$p"`);
+      out.push(`${pre}unshare --uts -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
+      out.push(`nsenter --uts="/proc/$p/ns/uts" -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} || nsdump_fail 'cannot set the hostname of uts#${id}'`);
+      out.push(...holdLines('uts', id, 'p', 'uts'), `kill -KILL "$p"`);
       break;
     }
     case 'ipc': {
-      out.push(`${pre}unshare --ipc -- sh -c "$nsdump_ipc" ${ready} ${sysctlArgs(s.ipc!.sysctls)} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('ipc', id, 'p', 'ipc'), `kill -KILL "$p"`);
+      out.push(`${pre}unshare --ipc -- sh -c "$nsdump_ipc" ${ready} ${sysctlArgs(s.ipc!.sysctls)} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
+      out.push(...holdLines('ipc', id, 'p', 'ipc'), `kill -KILL "$p"`);
       break;
     }
     case 'time': {
@@ -206,23 +244,32 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
 
   for (const s of spawns) {
     if (s.initOf !== null) {
-      lines.push(`nsdump_step=${s.n}  # ${s.summary}`, '');
+      lines.push(`nsdump_begin ${s.n}  # ${s.summary}`, '');
       continue;
     }
     const ns = s.namespaces;
     const flags = SEQUENCE_ORDER.filter((t) => created.has(ns[t])).map((t) => `--${NSENTER_FLAG[t]}=${heldPath(t, ns[t])}`);
-    lines.push(`nsdump_step=${s.n}  # ${s.summary}`);
-    const body = `sh -c "$nsdump_plain" "$R/${s.placeholder}"`;
+    lines.push(`nsdump_begin ${s.n}  # ${s.summary}`);
+    const body = `sh -c "$nsdump_plain" ${shq(s.placeholder)}`;
     lines.push(flags.length ? `nsenter ${flags.join(' ')} -- ${body} &` : `${body} &`);
-    lines.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(s.placeholder)} "$p"`);
-    lines.push(created.has(ns.pid) ? `nsdump_set_${s.set}=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $nsdump_set_${s.set}"` : `nsdump_set_${s.set}=$p`, '');
+    lines.push(`p=$!; nsdump_pids="$nsdump_pids $p"`);
+    lines.push(
+      created.has(ns.pid) ? `nsdump_set_${s.set}=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $nsdump_set_${s.set}"; nsdump_waiters="$nsdump_waiters $p"` : `nsdump_set_${s.set}=$p`,
+      `nsdump_ready ${shq(s.placeholder)} "$nsdump_set_${s.set}"`,
+      '',
+    );
   }
 
   // Attach: run the command given after -- in the dumped root's set.
   const attach = plan.steps.find(
     (s): s is Extract<Step, { op: 'attach-pidfd' | 'attach-sequence' }> => (s.op === 'attach-pidfd' || s.op === 'attach-sequence') && s.set === plan.rootSet,
   )!;
-  lines.push(`nsdump_step=${attach.n}  # ${attach.summary}`);
+  lines.push(
+    '# Everything is made. Under a subreaper, end the processes that only wait for a child.',
+    'if [ "${NSDUMP_REAPER:-}" = 1 ]; then for p in $nsdump_waiters; do kill -KILL "$p" 2>/dev/null || :; done; fi',
+    '',
+    `nsdump_begin ${attach.n}  # ${attach.summary}`,
+  );
   if (attach.op === 'attach-pidfd') {
     const rootSpawn = spawns.find((s) => s.set === plan.rootSet)!;
     const f = attach.flags.map((t) => `--${NSENTER_FLAG[t]}`).join(' ');
@@ -238,12 +285,19 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
     '',
     'if [ "${1:-}" = -- ]; then',
     '  shift',
-    '  nsdump_attach "$@" || nsdump_rc=$?',
+    '  # In the background (stdin passed on explicitly), so that a signal is seen while it runs.',
+    '  nsdump_attach "$@" 0<&0 &',
+    '  a=$!; nsdump_pids="$nsdump_pids $a"',
+    '  while :; do',
+    '    wait "$a" && nsdump_rc=0 || nsdump_rc=$?',
+    '    nsdump_alive "$a" || break',
+    '    nsdump_check',
+    '  done',
     '  exit "$nsdump_rc"',
     'fi',
-    `printf '{"root": %s, "dir": "%s", "rootSet": ${plan.rootSet}, "sets": {${setsJson}}}\\n' "$$" "$R" ${setsArgs}`,
+    `printf '{"root": %s, "rootSet": ${plan.rootSet}, "sets": {${setsJson}}}\\n' "$$" ${setsArgs}`,
     '# Hold until a signal ends us (the EXIT trap releases everything).',
-    'while :; do sleep 2147483647 & nsdump_pids="$nsdump_pids $!"; wait "$!" || :; done',
+    'while :; do sleep 2147483647 & nsdump_pids="$nsdump_pids $!"; wait "$!" || :; nsdump_check; done',
   );
   return `${lines.join('\n')}\n`;
 }

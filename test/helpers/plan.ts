@@ -47,8 +47,6 @@ export function assertPlanOrder(t: ExecutionContext, plan: Plan, img: Image): vo
 
 export interface Running {
   root: number;
-  /** The plan's readiness directory. */
-  dir: string;
   sets: Record<string, number>;
   stop(): Promise<number | null>;
 }
@@ -89,14 +87,14 @@ export async function runShPlan(t: ExecutionContext, script: string): Promise<Ru
       return c;
     });
   });
-  const j = JSON.parse(line) as { root: number; dir: string; sets: Record<string, number> };
+  const j = JSON.parse(line) as { root: number; sets: Record<string, number> };
   return { ...j, stop };
 }
 
-/** Nothing of a released plan is left: no process of its tree, no readiness directory (killed
- *  processes linger as zombies until reaped, so this waits up to 5 s). */
+/** Nothing of a released plan is left: no process of its tree (killed processes linger as
+ *  zombies until reaped, so this waits up to 5 s). */
 export async function released(run: Running, pids: number[]): Promise<boolean> {
-  const gone = () => [run.root, ...pids].every((p) => !existsSync(`/proc/${p}`)) && !existsSync(run.dir);
+  const gone = () => [run.root, ...pids].every((p) => !existsSync(`/proc/${p}`));
   for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 50));
   return gone();
 }
