@@ -10,6 +10,7 @@ import { writeImage } from '../src/image/write.js';
 import type { StateOf } from '../src/model/image.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { sessionMembers } from './helpers/kernel.js';
+import { firstLine } from './helpers/child.js';
 import { CLI, TOPOLOGIES } from './helpers/paths.js';
 import { startTopology } from './helpers/topology.js';
 
@@ -35,22 +36,7 @@ async function hold(t: import('ava').ExecutionContext, dir: string, extra: strin
     await stop();
     await sessionGone(child.pid!);
   });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`restore not ready in 60 s: ${err}`)), 60_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const i = out.indexOf('\n');
-      if (i >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, i));
-      }
-    });
-    void exited.then((c) => {
-      clearTimeout(timer);
-      reject(new Error(`restore exited ${c}: ${err}`));
-    });
-  });
+  const line = await firstLine(child, exited, 'restore', 60_000, () => err);
   return { root: (JSON.parse(line) as { root: number }).root, stop, stderr: () => err };
 }
 

@@ -79,17 +79,21 @@ nsdump_alive() {
   [ -n "$s" ] && [ "$s" != Z ]
 }
 
+# One round of waiting on process $2 ($1 says what it is), with i counting rounds: stop on a
+# signal, fail as soon as it has died, or after 30 s.
+nsdump_tick() {
+  nsdump_check
+  nsdump_alive "$2" || nsdump_fail "$1 exited before it was ready"
+  i=$((i + 1))
+  [ "$i" -lt 3000 ] || nsdump_fail "$1 not ready after 30 s"
+  sleep 0.01
+}
+
 # Wait until placeholder $1 (process $2) is ready: it execs sleep only once it has set what it
-# must, so its comm then reads "sleep". Give up after 30 s, or as soon as it has died.
+# must, so its comm then reads "sleep".
 nsdump_ready() {
   i=0
-  while [ "$(cat "/proc/$2/comm" 2>/dev/null)" != sleep ]; do
-    nsdump_check
-    nsdump_alive "$2" || nsdump_fail "placeholder $1 exited before it was ready"
-    i=$((i + 1))
-    [ "$i" -lt 3000 ] || nsdump_fail "placeholder $1 not ready after 30 s"
-    sleep 0.01
-  done
+  while [ "$(cat "/proc/$2/comm" 2>/dev/null)" != sleep ]; do nsdump_tick "placeholder $1" "$2"; done
 }
 
 # The first child of process $1 (nsenter --pid and unshare --fork run the command in a child).
@@ -110,13 +114,7 @@ nsdump_child() {
 nsdump_held() {
   want=$(readlink "/proc/$2/ns/$3") || nsdump_fail "namespace $3 of process $2 is gone"
   i=0
-  while [ "$(readlink "/proc/$1/fd/3" 2>/dev/null)" != "$want" ]; do
-    nsdump_check
-    nsdump_alive "$1" || nsdump_fail "holder $1 could not open $3 of process $2"
-    i=$((i + 1))
-    [ "$i" -lt 3000 ] || nsdump_fail "holder $1 not holding after 30 s"
-    sleep 0.01
-  done
+  while [ "$(readlink "/proc/$1/fd/3" 2>/dev/null)" != "$want" ]; do nsdump_tick "holder $1 of $3 of process $2" "$1"; done
 }
 
 # The body of every placeholder ($0 names it): it sets what it must, then becomes a sleep.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { Image } from '../../src/model/image.js';
 import type { Plan } from '../../src/plan/schema.js';
+import { firstLine } from './child.js';
 import { nsdump, tempDir } from './cli.js';
 
 export function planOf(t: ExecutionContext, dir: string, extra: string[] = []): Plan {
@@ -56,7 +57,7 @@ export async function runShPlan(t: ExecutionContext, script: string): Promise<Ru
   const file = join(tempDir(t), 'plan.sh');
   writeFileSync(file, script);
   const child = spawn('sh', [file], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let exited: Promise<number | null> = new Promise((r) => child.once('exit', (c) => r(c)));
+  const exited: Promise<number | null> = new Promise((r) => child.once('exit', (c) => r(c)));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const stop = async () => {
@@ -70,23 +71,7 @@ export async function runShPlan(t: ExecutionContext, script: string): Promise<Ru
     return code;
   };
   t.teardown(stop);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`plan not ready in 30 s: ${err}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const i = out.indexOf('\n');
-      if (i >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, i));
-      }
-    });
-    exited = exited.then((c) => {
-      clearTimeout(timer);
-      reject(new Error(`plan exited ${c}: ${err}`));
-      return c;
-    });
-  });
+  const line = await firstLine(child, exited, 'plan', 30_000, () => err);
   const j = JSON.parse(line) as { root: number; sets: Record<string, number> };
   return { ...j, stop };
 }
