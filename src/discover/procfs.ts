@@ -1,28 +1,12 @@
 // Why: synchronous /proc reads that turn Node's fs errors into SyscallErrors naming the path.
 // Synchronous on purpose: some reads must happen on the main thread while it sits in another
 // namespace (kernel-notes), and a dump reads thousands of tiny files where async costs more.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fromNodeError } from '../kernel/errors.js';
 
 export function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw fromNodeError(err, path);
-  }
-}
-
-export function readLink(path: string): string {
-  try {
-    return readlinkSync(path);
-  } catch (err) {
-    throw fromNodeError(err, path);
-  }
-}
-
-export function listDir(path: string): string[] {
-  try {
-    return readdirSync(path);
   } catch (err) {
     throw fromNodeError(err, path);
   }

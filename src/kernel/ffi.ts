@@ -14,12 +14,10 @@ const c = {
   ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
   setns: libc.func('int setns(int fd, int nstype)'),
   syscall2: libc.func('long syscall(long nr, long a, long b)'),
-  syscall4: libc.func('long syscall(long nr, long a, long b, void *c, long d)'),
   uname: libc.func('int uname(void *buf)'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   send: libc.func('long send(int fd, void *buf, unsigned long len, int flags)'),
   recv: libc.func('long recv(int fd, void *buf, unsigned long len, int flags)'),
-  gettid: libc.func('int gettid()'),
   openat: libc.func('int openat(int dirfd, const char *path, int flags)'),
   read: libc.func('long read(int fd, void *buf, unsigned long n)'),
   readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long n)'),
@@ -30,7 +28,6 @@ const c = {
 };
 const SYS_getdents64 = 217;
 
-const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
 
 export const O_RDONLY = 0;
@@ -80,17 +77,6 @@ export function pidfdOpen(pid: number): number {
   return check(c.syscall2(SYS_pidfd_open, pid, 0), 'pidfd_open', `pid ${pid}`);
 }
 
-/** Signal 0 through a pidfd: true while the process has not been reaped (pid cannot be reused). */
-export function pidfdAlive(pidfd: number): boolean {
-  const r = Number(c.syscall4(SYS_pidfd_send_signal, pidfd, 0, null, 0));
-  if (r === 0) return true;
-  const errno = koffi.errno();
-  if (errno === 3 /* ESRCH */) return false;
-  // EPERM means it exists but we may not signal it: still alive.
-  if (errno === 1) return true;
-  throw new SyscallError('pidfd_send_signal', errno);
-}
-
 /** struct utsname: six 65-byte fields (sysname nodename release version machine domainname). */
 export function uname(): { nodename: string; release: string; domainname: string } {
   const buf = Buffer.alloc(65 * 6);
@@ -113,10 +99,6 @@ export function send(fd: number, buf: Buffer): number {
 
 export function recv(fd: number, buf: Buffer): number {
   return check(c.recv(fd, buf, buf.length, 0), 'recv');
-}
-
-export function gettid(): number {
-  return Number(c.gettid());
 }
 
 export function openDir(path: string): number {

@@ -4,8 +4,7 @@
 import { z } from 'zod';
 import { NS_LINKS, NS_TYPES } from './species.js';
 
-export { FORMAT_VERSION } from "./format.js";
-import { FORMAT_VERSION } from "./format.js";
+import { FORMAT_VERSION } from './format.js';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const i64 = z.number().int().safe();

@@ -138,7 +138,7 @@ if [ "$(id -u)" != 0 ]; then nsdump_fail 'run as root: creating namespaces needs
 /** Variable holding the pid of the holder process of a namespace (names are ours: type and id). */
 const holderVar = (type: NsType, id: number) => `nsdump_h_${type}_${id}`;
 /** Path to a held namespace: fd 3 of its holder process. */
-export const heldPath = (type: NsType, id: number) => `"/proc/$${holderVar(type, id)}/fd/3"`;
+const heldPath = (type: NsType, id: number) => `"/proc/$${holderVar(type, id)}/fd/3"`;
 
 /** Start the holder of a namespace of process "$<pidVar>", wait until it holds it, and record it. */
 function holdLines(type: NsType, id: number, pidVar: string, link: string): string[] {
