@@ -2,7 +2,7 @@
 // root, and require `nsdump diff` to find the two equivalent. Also: a restore killed mid-way, and
 // one whose step the kernel refuses, leave nothing behind.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage } from '../src/image/read.js';
@@ -147,4 +147,19 @@ test('nsdump demo goes through the whole cycle, finds the copy equivalent, and l
   t.regex(out, /hostname "demo-inner"/);
   t.regex(out, /^equivalent: /m);
   t.true(await sessionGone(child.pid!), 'no process of the demo is left');
+});
+
+test('restore --no-pidfd -- CMD joins one namespace at a time and runs CMD in the dumped root\'s namespaces', async (t) => {
+  const topo = await startTopology(t, 'container');
+  const dir = dumpToJson(t, topo.pid).dir;
+  const img = readImage(dir);
+  // The container's inner shell: a process in every namespace the container made.
+  const inner = img.processes.find((p) => p.comm === 'sh' && !img.namespaces[p.namespaces.uts! - 1]!.inScope)!;
+  // Restore only what that shell saw, as if it were the root: rewrite the image's root pid.
+  img.inventory.rootPid = inner.pid;
+  const moved = join(tempDir(t), 'img');
+  writeImage(moved, img);
+  const r = spawnSync(process.execPath, [CLI, 'restore', moved, '--no-pidfd', '--', 'sh', '-c', 'cat /proc/sys/kernel/hostname /proc/sys/kernel/msgmnb; exit 4'], { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 4, r.stderr);
+  t.is(r.stdout, 'container\n65536\n');
 });
