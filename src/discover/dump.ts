@@ -16,8 +16,8 @@ import { NsGraph, type NsNode, nodeKey } from './graph.js';
 import { type LinkInodes, type ProcInfo, closeProcesses, readLinks, stillAlive, walkTree } from './processes.js';
 import { parseNsPid, readText } from './procfs.js';
 import { readCgroup, readNet } from './state/cgroup-net.js';
-import { StateContext, type StateResult } from './state/context.js';
-import { parseMountinfo, readIpc, readMnt, readPid, readTime, readUts } from './state/simple.js';
+import { MountTables, StateContext, type StateResult } from './state/context.js';
+import { readIpc, readMnt, readPid, readTime, readUts } from './state/simple.js';
 import { UserStateReader } from './state/user.js';
 
 export interface DumpOptions {
@@ -77,11 +77,12 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
       }
     }
     // nsfs bind mounts (ip netns add, unshare --uts=FILE) in every mount namespace the tree uses.
+    const mountTables = new MountTables();
     for (const node of [...graph.nodes.values()]) {
       if (node.type !== 'mnt') continue;
       const pid = members.get(node.key)?.[0];
       if (pid === undefined) continue;
-      for (const m of parseMountinfo(readText(`/proc/${pid}/mountinfo`))) {
+      for (const m of mountTables.get(node.key, pid)) {
         if (m.fsType !== 'nsfs') continue;
         const parsed = parseNsLink(m.root);
         const type = parsed && nsTypeFromLinkName(parsed[0]);
@@ -106,7 +107,7 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
     const ids = new Map(order.map((k, i) => [k, i + 1]));
 
     threads = new ThreadNamespaces();
-    const ctx = new StateContext(graph, members, timeForChildren, threads, scopeKeys, features, selfLinks);
+    const ctx = new StateContext(graph, members, timeForChildren, threads, scopeKeys, features, selfLinks, mountTables);
     const users = new UserStateReader(ctx);
     const readers: Record<NsType, (n: NsNode) => StateResult<unknown>> = {
       user: (n) => users.read(n),

@@ -3,6 +3,7 @@
 // namespace (kernel-notes), and a dump reads thousands of tiny files where async costs more.
 import { readFileSync } from 'node:fs';
 import { fromNodeError } from '../kernel/errors.js';
+import type { Mount } from '../model/image.js';
 
 export function readText(path: string): string {
   try {
@@ -30,4 +31,27 @@ export function parseNsPid(status: string): number[] {
 /** Undo the octal escapes (\040 for space, …) the kernel writes into mountinfo paths. */
 export function unescapeOctal(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** /proc/PID/mountinfo: optional fields end at " - "; paths are octal-escaped. */
+export function parseMountinfo(text: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const f = line.split(' ');
+    const dash = f.indexOf('-', 6);
+    if (dash < 0) continue;
+    out.push({
+      id: Number(f[0]),
+      parentId: Number(f[1]),
+      device: f[2]!,
+      root: unescapeOctal(f[3]!),
+      mountPoint: unescapeOctal(f[4]!),
+      options: f[5]!,
+      fsType: f[dash + 1]!,
+      source: unescapeOctal(f[dash + 2] ?? ''),
+      superOptions: f[dash + 3] ?? '',
+    });
+  }
+  return out;
 }

@@ -65,6 +65,7 @@ export const Mount = z.object({
   source: z.string(),
   superOptions: z.string(),
 });
+export type Mount = z.infer<typeof Mount>;
 export const MntState = z.object({
   mountCount: u32,
   /** The mount table as a member sees it; empty when no process of the tree is inside. */

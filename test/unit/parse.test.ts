@@ -1,7 +1,7 @@
 import test from 'ava';
-import { parseNsPid, parseStat, unescapeOctal } from '../../src/discover/procfs.js';
+import { parseMountinfo, parseNsPid, parseStat, unescapeOctal } from '../../src/discover/procfs.js';
 import { cgroupPath, deriveCgroupRoot } from '../../src/discover/state/cgroup-net.js';
-import { parseMountinfo, parseTimensOffsets } from '../../src/discover/state/simple.js';
+import { parseTimensOffsets } from '../../src/discover/state/simple.js';
 import { parseNsLink } from '../../src/model/species.js';
 
 test('stat: a comm holding ") " does not shift the fields', (t) => {

@@ -1,9 +1,9 @@
 // Why: what every state reader needs: the graph, which processes sit in which namespace, the
-// main-thread switcher, and cached mount tables.
+// main-thread switcher, and the mount tables (read once, shared with the holder scan).
 import type { NsGraph, NsNode } from '../graph.js';
 import type { ThreadNamespaces } from '../../kernel/switch.js';
-import type { Features } from '../../model/image.js';
-import { readText } from '../procfs.js';
+import type { Features, Mount } from '../../model/image.js';
+import { parseMountinfo, readText } from '../procfs.js';
 import type { LinkInodes } from '../processes.js';
 
 export interface StateResult<S> {
@@ -11,9 +11,21 @@ export interface StateResult<S> {
   note: string;
 }
 
-export class StateContext {
-  private readonly mountinfoCache = new Map<string, string>();
+/** Each mount namespace's table, read and parsed once (holders and state both need it). */
+export class MountTables {
+  private readonly cache = new Map<string, Mount[]>();
 
+  get(mntKey: string, pid: number): Mount[] {
+    let table = this.cache.get(mntKey);
+    if (table === undefined) {
+      table = parseMountinfo(readText(`/proc/${pid}/mountinfo`));
+      this.cache.set(mntKey, table);
+    }
+    return table;
+  }
+}
+
+export class StateContext {
   constructor(
     readonly graph: NsGraph,
     /** Namespace key → pids of the tree whose link (active namespace) is that namespace. */
@@ -26,6 +38,7 @@ export class StateContext {
     readonly features: Features,
     /** The dumper's own links: it can stand in as a member of its own namespaces. */
     readonly selfLinks: LinkInodes,
+    readonly mountTables: MountTables,
   ) {}
 
   /**
@@ -50,12 +63,4 @@ export class StateContext {
     return `/proc/${process.pid}/fd/${node.fd}`;
   }
 
-  mountinfo(mntKey: string, pid: number): string {
-    let text = this.mountinfoCache.get(mntKey);
-    if (text === undefined) {
-      text = readText(`/proc/${pid}/mountinfo`);
-      this.mountinfoCache.set(mntKey, text);
-    }
-    return text;
-  }
 }

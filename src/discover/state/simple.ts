@@ -1,12 +1,11 @@
 // Why: the state of uts, ipc, time, pid and mnt namespaces: each read the one way that gives the
 // namespace's own view (kernel-notes, "Reading state of another process's namespaces").
 import type { NsNode } from '../graph.js';
-import type { Mount, StateOf } from '../../model/image.js';
-import type { z } from 'zod';
+import type { StateOf } from '../../model/image.js';
 import { AT_FDCWD, readFileAt, uname } from '../../kernel/ffi.js';
 import { isErrno } from '../../kernel/errors.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
-import { readText, unescapeOctal } from '../procfs.js';
+import { readText } from '../procfs.js';
 import { readInside } from '../helper.js';
 import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
@@ -61,31 +60,10 @@ export function readPid(ctx: StateContext, node: NsNode): StateResult<StateOf<'p
   return { state: { level: ctx.graph.level(node) }, note: '' };
 }
 
-export function parseMountinfo(text: string): z.infer<typeof Mount>[] {
-  const out: z.infer<typeof Mount>[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const f = line.split(' ');
-    const dash = f.indexOf('-', 6);
-    if (dash < 0) continue;
-    out.push({
-      id: Number(f[0]),
-      parentId: Number(f[1]),
-      device: f[2]!,
-      root: unescapeOctal(f[3]!),
-      mountPoint: unescapeOctal(f[4]!),
-      options: f[5]!,
-      fsType: f[dash + 1]!,
-      source: unescapeOctal(f[dash + 2] ?? ''),
-      superOptions: f[dash + 3] ?? '',
-    });
-  }
-  return out;
-}
 
 export function readMnt(ctx: StateContext, node: NsNode): StateResult<StateOf<'mnt'>> {
   const pid = ctx.firstMember(node);
-  const mounts = pid !== undefined ? parseMountinfo(ctx.mountinfo(node.key, pid)) : [];
+  const mounts = pid !== undefined ? ctx.mountTables.get(node.key, pid) : [];
   if (ctx.features.mntNsInfo) {
     const { nrMounts } = nsMntGetInfo(node.fd, node.key);
     return { state: { mountCount: nrMounts, mounts }, note: pid === undefined ? 'no process inside: mount count only' : '' };
