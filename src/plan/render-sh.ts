@@ -171,56 +171,55 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
   const ready = shq(name);
   const pre = nsenterPrefix(s.enter);
   const out = [`nsdump_begin ${s.n}  # ${s.summary.replace(/\n/g, ' ')}`];
+  if (s.type === 'pid') {
+    out.push(`${pre}unshare --pid --fork -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`);
+    // nsenter --pid runs unshare in a child; unshare --fork runs the init in a child again.
+    if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"; nsdump_waiters="$nsdump_waiters $p $q"`, `init=$(nsdump_child "$q")`);
+    else out.push(`init=$(nsdump_child "$p"); nsdump_waiters="$nsdump_waiters $p"`);
+    out.push(`nsdump_pids="$nsdump_pids $init"`, `nsdump_ready ${ready} "$init"`);
+    out.push(...holdLines('pid', id, 'init', 'pid'));
+    // Its init is a set's placeholder (or one of its own): it lives until release.
+    out.push(/^set-\d+$/.test(s.init!) ? `nsdump_${s.init!.replace('-', '_')}=$init` : `: "init of pid#${s.creates[0]}: $init"`);
+    return out;
+  }
+  // Every other kind: a placeholder makes the namespace (and sets what only it may set), then
+  // the executor sets what only it may set, holds the namespace open, and ends the placeholder.
+  let unshare = `--${UNSHARE_FLAG[s.type]}`;
+  let body = '"$nsdump_plain"';
+  let args = '';
+  let link: string = s.type;
+  const after: string[] = [];
   switch (s.type) {
     case 'user': {
       const u = s.user!;
-      out.push(`${pre}unshare --user -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
       // Written from the parent's side: the executor itself, or root inside the created parent.
       const writer = s.enter.user === null ? '' : `nsenter --user=${heldPath('user', s.enter.user)} -- `;
-      out.push(`${writer}sh -c "$nsdump_maps" "$p" ${shq(u.setgroups)} ${shq(mapText(u.uidMap))} ${shq(mapText(u.gidMap))} ${shq(mapText(u.projidMap))} || nsdump_fail 'cannot write the id maps of user#${s.creates[0]}'`);
-      out.push(...holdLines('user', id, 'p', 'user'), `kill -KILL "$p"`);
+      after.push(`${writer}sh -c "$nsdump_maps" "$p" ${shq(u.setgroups)} ${shq(mapText(u.uidMap))} ${shq(mapText(u.gidMap))} ${shq(mapText(u.projidMap))} || nsdump_fail 'cannot write the id maps of user#${id}'`);
       break;
     }
-    case 'pid': {
-      out.push(`${pre}unshare --pid --fork -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`);
-      // nsenter --pid runs unshare in a child; unshare --fork runs the init in a child again.
-      if (s.enter.pid !== null) out.push(`q=$(nsdump_child "$p"); nsdump_pids="$nsdump_pids $q"; nsdump_waiters="$nsdump_waiters $p $q"`, `init=$(nsdump_child "$q")`);
-      else out.push(`init=$(nsdump_child "$p"); nsdump_waiters="$nsdump_waiters $p"`);
-      out.push(`nsdump_pids="$nsdump_pids $init"`, `nsdump_ready ${shq(name)} "$init"`);
-      out.push(...holdLines('pid', id, 'init', 'pid'));
-      // Its init is a set's placeholder (or one of its own): it lives until release.
-      out.push(/^set-\d+$/.test(s.init!) ? `nsdump_${s.init!.replace('-', '_')}=$init` : `: "init of pid#${s.creates[0]}: $init"`);
-      break;
-    }
-    case 'uts': {
+    case 'uts':
       for (const [k, v] of Object.entries(s.uts!)) {
         // The kernel's sysctl string handler stops at a newline: /proc/sys cannot write one.
         if (/[\n\0]/.test(v)) throw new PlanError(`uts#${id}: the ${k} ${JSON.stringify(v)} holds a newline or NUL, which /proc/sys/kernel/${k} cannot take, so --format sh cannot set it`);
       }
-      out.push(`${pre}unshare --uts -- sh -c "$nsdump_plain" ${ready} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
-      out.push(`nsenter --uts="/proc/$p/ns/uts" -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} || nsdump_fail 'cannot set the hostname of uts#${id}'`);
-      out.push(...holdLines('uts', id, 'p', 'uts'), `kill -KILL "$p"`);
+      after.push(`nsenter --uts="/proc/$p/ns/uts" -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} || nsdump_fail 'cannot set the hostname of uts#${id}'`);
       break;
-    }
-    case 'ipc': {
-      out.push(`${pre}unshare --ipc -- sh -c "$nsdump_ipc" ${ready} ${sysctlArgs(s.ipc!.sysctls)} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`);
-      out.push(...holdLines('ipc', id, 'p', 'ipc'), `kill -KILL "$p"`);
+    case 'ipc':
+      body = '"$nsdump_ipc"';
+      args = ` ${sysctlArgs(s.ipc!.sysctls)}`;
       break;
-    }
     case 'time': {
       const t = s.time!;
       if (t.monotonic.nanoseconds || t.boottime.nanoseconds) {
-        throw new PlanError(`time#${s.creates[0]}: offsets with nanoseconds (${t.monotonic.nanoseconds}, ${t.boottime.nanoseconds}): util-linux unshare sets whole seconds only, so --format sh cannot write them`);
+        throw new PlanError(`time#${id}: offsets with nanoseconds (${t.monotonic.nanoseconds}, ${t.boottime.nanoseconds}): util-linux unshare sets whole seconds only, so --format sh cannot write them`);
       }
-      out.push(`${pre}unshare --time --monotonic ${shq(t.monotonic.seconds)} --boottime ${shq(t.boottime.seconds)} -- sh -c "$nsdump_plain" ${ready} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines('time', id, 'p', 'time_for_children'), `kill -KILL "$p"`);
+      unshare += ` --monotonic ${shq(t.monotonic.seconds)} --boottime ${shq(t.boottime.seconds)}`;
+      link = 'time_for_children';
       break;
     }
-    default: {
-      out.push(`${pre}unshare --${UNSHARE_FLAG[s.type]} -- sh -c "$nsdump_plain" ${ready} &`);
-      out.push(`p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${shq(name)} "$p"`, ...holdLines(s.type, id, 'p', s.type), `kill -KILL "$p"`);
-    }
   }
+  out.push(`${pre}unshare ${unshare} -- sh -c ${body} ${ready}${args} &`, `p=$!; nsdump_pids="$nsdump_pids $p"`, `nsdump_ready ${ready} "$p"`);
+  out.push(...after, ...holdLines(s.type, id, 'p', link), `kill -KILL "$p"`);
   return out;
 }
 
