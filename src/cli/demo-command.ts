@@ -1,7 +1,7 @@
 // Why: `nsdump demo` shows a newcomer the whole cycle on a small nested topology: build it, dump
 // it, show it, plan its restore, restore it, dump the restored copy, diff the two, clean up.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dumpTree } from '../discover/dump.js';
@@ -26,6 +26,22 @@ outer) hostname demo-outer; sleep 100000 & exec unshare --user --map-root-user -
 inner) hostname demo-inner; echo 4242 > /proc/sys/kernel/msgmax; sleep 100000 & echo ready; wait ;;
 esac`;
 
+/** Wait (up to 5 s) until no live process (zombies do not count) is in process group `pgid`. */
+async function groupGone(pgid: number): Promise<void> {
+  const alive = () =>
+    readdirSync('/proc').some((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(pgrp) === pgid && state !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 export async function demoCommand(): Promise<number> {
   const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
   const work = mkdtempSync(join(tmpdir(), 'nsdump-demo-'));
@@ -47,6 +63,9 @@ export async function demoCommand(): Promise<number> {
     // From here on only the image is used: the original goes (it is our child, so a dump of the
     // restore below, which we root, would otherwise see both).
     process.kill(-topo.pid!, 'SIGKILL');
+    // A signal is delivered asynchronously: on a busy machine the group may still be alive for a
+    // moment, and a dump of our own tree would see it beside the restored copy.
+    await groupGone(topo.pid!);
     process.stdout.write('the original topology is ended: what follows works from the image alone\n');
 
     say(`3. nsdump show ${original}`);
