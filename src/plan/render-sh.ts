@@ -263,7 +263,14 @@ export function renderSh(plan: Plan, img: Image, dir: string): string {
   )!;
   lines.push(
     '# Everything is made. Under a subreaper, end the processes that only wait for a child.',
-    'if [ "${NSDUMP_REAPER:-}" = 1 ]; then for p in $nsdump_waiters; do kill -KILL "$p" 2>/dev/null || :; done; fi',
+    'if [ "${NSDUMP_REAPER:-}" = 1 ]; then',
+    '  for p in $nsdump_waiters; do kill -KILL "$p" 2>/dev/null || :; done',
+    '  # A kill lands asynchronously: "ready" must mean a stable tree, so wait until they are gone.',
+    '  for p in $nsdump_waiters; do',
+    '    i=0',
+    '    while nsdump_alive "$p" && [ "$i" -lt 3000 ]; do i=$((i + 1)); sleep 0.01; done',
+    '  done',
+    'fi',
     '',
     `nsdump_begin ${attach.n}  # ${attach.summary}`,
   );
