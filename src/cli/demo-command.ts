@@ -77,7 +77,7 @@ export async function demoCommand(): Promise<number> {
     process.stdout.write(renderText(plan, img, original));
 
     say(`5. nsdump restore ${original} --hold`);
-    restored = restore(plan, img, original);
+    restored = restore(original);
     const ready = await restored.ready;
     process.stdout.write(`restored; every namespace is under pid ${ready.root}\n`);
 

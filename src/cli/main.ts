@@ -40,7 +40,8 @@ await yargs(hideBin(process.argv))
       'Records the Linux namespaces of a process tree, nested ones too, as protobuf images,',
       'and shows what is inside them. Exit codes: 0 ok, 2 usage, 3 bad image, 4 no such',
       'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed,',
-      '8 image cannot be planned, 9 restore failed (all released), 1 diff: not equivalent, 70 bug.',
+      '8 image cannot be planned, 9 restore failed (all released), 1 diff: not equivalent,',
+      '10 diff: undecided (the search hit its time bound), 70 bug.',
     ].join('\n'),
   )
   .command(
@@ -93,29 +94,48 @@ await yargs(hideBin(process.argv))
     (y) =>
       y
         .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
-        .positional('command', { type: 'string', array: true, describe: 'after --: run this in the dumped root\'s namespaces, then release' })
-        .option('hold', { type: 'boolean', default: false, describe: 'print {"root": PID, …} once ready and hold until SIGTERM or SIGINT' })
-        .option('json', { type: 'boolean', default: false, describe: 'log every step as a JSON line on stderr' })
+        .positional('command', { type: 'string', array: true, describe: 'after --: run this in the dumped root\'s namespaces (or --set/--pid), then release' })
+        .option('hold', { type: 'boolean', default: false, describe: 'print one JSON line (pids and /proc paths of every set) once ready; hold until SIGTERM or SIGINT' })
+        .option('set', { type: 'number', describe: 'with a command: join this set of the plan' })
+        .option('pid', { type: 'number', describe: 'with a command: join the set of this pid of the dumped tree' })
+        .option('json', { type: 'boolean', default: false, describe: 'log every process made as a JSON line on stderr' })
+        .option('events-fd', { type: 'number', hidden: true, describe: 'write the JSON events to this fd (the library\'s supervisor channel)' })
         .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
     (argv) =>
       run(async () => {
         const { restoreCommand } = await import('./restore-command.js');
         const command = [...((argv.command as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
-        return restoreCommand({ dir: String(argv.dir), hold: argv.hold, json: argv.json, command, pidfd: argv.pidfd });
+        const int = (v: unknown, name: string) => {
+          if (v === undefined) return undefined;
+          if (!Number.isSafeInteger(v) || (v as number) < 0) throw new UsageError(`--${name} ${String(v)}: expected a whole number`);
+          return v as number;
+        };
+        return restoreCommand({
+          dir: String(argv.dir),
+          hold: argv.hold,
+          json: argv.json,
+          command,
+          pidfd: argv.pidfd,
+          set: int(argv.set, 'set'),
+          pid: int(argv.pid, 'pid'),
+          eventsFd: int(argv['events-fd'], 'events-fd'),
+        });
       }),
   )
   .command(
     'diff <a> <b>',
-    'compare two images modulo kernel ids and pids (exit 0: equivalent, 1: not)',
+    'compare two images modulo kernel ids and pids (exit 0: equivalent, 1: not, 10: undecided)',
     (y) =>
       y
         .positional('a', { type: 'string', describe: 'first image directory' })
         .positional('b', { type: 'string', describe: 'second image directory' })
-        .option('json', { type: 'boolean', default: false, describe: '{equivalent, differences} as JSON' }),
+        .option('json', { type: 'boolean', default: false, describe: '{equivalent, undecided, differences} as JSON' })
+        .option('timeout', { type: 'string', describe: 'seconds the search for an isomorphism may take before the answer is undecided', defaultDescription: '5' }),
     (argv) =>
       run(async () => {
-        const { diffCommand } = await import('./diff-command.js');
-        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json });
+        const { diffCommand, parseTimeout } = await import('./diff-command.js');
+        const timeoutMs = parseTimeout(argv.timeout);
+        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
       }),
   )
   .command(

@@ -1,40 +1,100 @@
-// Why: `nsdump restore`: plan for this host and carry the plan out; hold, or run a command inside.
+// Why: `nsdump restore`: plan for this host and carry the plan out in this process (the executor);
+// hold the namespaces, or run a command inside one set, then release everything.
+import { readFileSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { readImage } from '../image/read.js';
 import { buildPlan } from '../plan/build.js';
 import { validateForPlan } from '../plan/validate.js';
-import { restore, type RestoreEvent } from '../restore/run.js';
+import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
+import { preflight } from '../restore/preflight.js';
 import { targetOf } from './plan-command.js';
 import { UsageError } from './exit-codes.js';
 
-export async function restoreCommand(opts: { dir: string; hold: boolean; json: boolean; command: string[]; pidfd?: boolean | undefined }): Promise<number> {
+export interface RestoreCommandOptions {
+  dir: string;
+  hold: boolean;
+  json: boolean;
+  command: string[];
+  pidfd?: boolean | undefined;
+  set?: number | undefined;
+  pid?: number | undefined;
+  eventsFd?: number | undefined;
+}
+
+export async function restoreCommand(opts: RestoreCommandOptions): Promise<number> {
   if (opts.hold && opts.command.length) throw new UsageError('--hold and a command exclude each other');
   if (!opts.hold && !opts.command.length) throw new UsageError('say --hold, or give a command after --');
+  if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
   const img = readImage(opts.dir);
   validateForPlan(opts.dir, img);
   const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }));
+  let set = plan.rootSet;
+  if (opts.set !== undefined) {
+    if (!plan.steps.some((s) => s.op === 'spawn' && s.set === opts.set)) throw new UsageError(`--set ${opts.set}: the plan has sets 1 to ${plan.steps.filter((s) => s.op === 'spawn').length}`);
+    set = opts.set;
+  }
+  if (opts.pid !== undefined) {
+    const s = plan.steps.find((x) => x.op === 'spawn' && x.pids.includes(opts.pid!));
+    if (!s || s.op !== 'spawn') throw new UsageError(`--pid ${opts.pid}: no process of the dumped tree has that pid`);
+    set = s.set;
+  }
+  preflight(plan, img);
+
   const tty = process.stderr.isTTY;
   const onEvent = (e: RestoreEvent) => {
+    if (opts.eventsFd !== undefined) writeSync(opts.eventsFd, `${JSON.stringify(e)}\n`);
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
     else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${e.summary}\n`);
   };
-  const r = restore(plan, img, opts.dir, {
-    command: opts.command.length ? opts.command : undefined,
-    onEvent,
-    onStderr: (line) => process.stderr.write(`${line}\n`),
-  });
-  if (opts.command.length) {
-    // Signals reach the command through the terminal's process group; the script releases after.
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => r.release());
-    const code = await r.done;
-    return code ?? 1;
+  const exec = new Executor(plan, img, { onEvent });
+  // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
+  let signalled: NodeJS.Signals | undefined;
+  let wake: () => void = () => undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (opts.command.length && cmdPid !== undefined) {
+      // The command decides: it got the terminal's SIGINT too; a SIGTERM is passed on to it.
+      if (sig === 'SIGTERM') for (const c of childrenOf(cmdPid)) process.kill(c, 'SIGTERM');
+      return;
+    }
+    signalled ??= sig;
+    void exec.release(`${sig}`);
+    wake();
+  };
+  let cmdPid: number | undefined;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  try {
+    const ready = await exec.make();
+    if (signalled) return 128 + constants.signals[signalled];
+    if (opts.command.length) {
+      let code: number;
+      try {
+        code = await exec.attach(set, opts.command, plan.target.pidfd, (p) => (cmdPid = p));
+      } finally {
+        await exec.release('the command ended');
+      }
+      return code;
+    }
+    process.stdout.write(`${JSON.stringify({ root: ready.root, rootSet: ready.rootSet, sets: ready.sets, held: ready.held })}\n`);
+    const died = await Promise.race([exec.watch(), new Promise<undefined>((r) => (wake = () => r(undefined)))]);
+    if (signalled) {
+      await exec.release(signalled);
+      return 0;
+    }
+    await exec.release(died ?? 'released');
+    throw new RestoreError(`${died}: everything else was released`);
+  } catch (err) {
+    if (signalled && !(err instanceof UsageError)) {
+      await exec.release(signalled);
+      return 128 + constants.signals[signalled];
+    }
+    throw err;
   }
-  const ready = await r.ready;
-  process.stdout.write(`${JSON.stringify({ root: ready.root, script: ready.script, rootSet: ready.rootSet, sets: ready.sets })}\n`);
-  await new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-    void r.done.then(() => resolve(), () => resolve());
-  });
-  r.release();
-  await r.done;
-  return 0;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }

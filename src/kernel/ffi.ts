@@ -25,6 +25,16 @@ const c = {
   getdents64: libc.func('long syscall(long nr, int fd, void *buf, unsigned long n)'),
   prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
   renameat2: libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
+  mknod: libc.func('int mknod(const char *path, unsigned int mode, unsigned long dev)'),
+  getrlimit: libc.func('int getrlimit(int resource, void *rlim)'),
+  setrlimit: libc.func('int setrlimit(int resource, void *rlim)'),
+  sethostname: libc.func('int sethostname(void *name, unsigned long len)'),
+  setdomainname: libc.func('int setdomainname(void *name, unsigned long len)'),
+  waitpid: libc.func('int waitpid(int pid, void *status, int options)'),
+  kill: libc.func('int kill(int pid, int sig)'),
+  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
 };
 const SYS_getdents64 = 217;
 
@@ -171,4 +181,114 @@ const PR_SET_CHILD_SUBREAPER = 36;
 /** Orphaned descendants are re-parented to this process instead of the pid namespace's init. */
 export function becomeSubreaper(): void {
   check(c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 'prctl(PR_SET_CHILD_SUBREAPER)');
+}
+
+const S_IFIFO = 0o010000;
+
+/** A named pipe (mkfifo(3) is mknod with S_IFIFO). */
+export function mkfifo(path: string, mode: number): void {
+  check(c.mknod(path, S_IFIFO | mode, 0), 'mkfifo', path);
+}
+
+const RLIMIT_NOFILE = 7;
+
+/** Raise the soft limit on open files to the hard limit; returns the new soft limit. */
+export function raiseNofileLimit(): number {
+  const buf = Buffer.alloc(16);
+  check(c.getrlimit(RLIMIT_NOFILE, buf), 'getrlimit');
+  buf.writeBigUInt64LE(buf.readBigUInt64LE(8), 0);
+  check(c.setrlimit(RLIMIT_NOFILE, buf), 'setrlimit');
+  return Number(buf.readBigUInt64LE(0));
+}
+
+/** sethostname(2)/setdomainname(2) of the CALLING THREAD's uts namespace, raw bytes. */
+export function setUtsName(which: 'hostname' | 'domainname', name: Buffer): void {
+  const fn = which === 'hostname' ? c.sethostname : c.setdomainname;
+  check(fn(name, name.length), which === 'hostname' ? 'sethostname' : 'setdomainname');
+}
+
+const WNOHANG = 1;
+
+/**
+ * Reap `pid` if it is a zombie child of ours; false when it is still running. ECHILD (not our child,
+ * or already reaped) also answers true: there is nothing left for us to reap.
+ */
+export function reapIfExited(pid: number): boolean {
+  const r = Number(c.waitpid(pid, null, WNOHANG));
+  if (r === 0) return false;
+  return true;
+}
+
+/** kill(2); false when the process is gone (ESRCH). */
+export function sendSignal(pid: number, sig: number): boolean {
+  return Number(c.kill(pid, sig)) === 0;
+}
+
+const POLLIN = 1;
+
+/**
+ * Wait, on a libuv worker thread (koffi async), until every fd in `fds` is readable — for pidfds:
+ * until every process has exited. No polling loop on the main thread.
+ */
+export function waitAllReadable(fds: number[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pending = new Set(fds);
+    const round = () => {
+      if (pending.size === 0) return resolve();
+      const list = [...pending];
+      const buf = Buffer.alloc(8 * list.length);
+      list.forEach((fd, i) => {
+        buf.writeInt32LE(fd, i * 8);
+        buf.writeInt16LE(POLLIN, i * 8 + 4);
+      });
+      c.poll.async(buf, list.length, -1, (err: unknown, n: number) => {
+        if (err) return reject(err);
+        if (n < 0) return round();
+        list.forEach((fd, i) => {
+          if (buf.readInt16LE(i * 8 + 6) !== 0) pending.delete(fd);
+        });
+        round();
+      });
+    };
+    round();
+  });
+}
+
+/** Index of the first fd in `fds` to become readable (pidfds: the first process to exit); one worker thread. */
+export function waitAnyReadable(fds: number[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.alloc(8 * fds.length);
+    fds.forEach((fd, i) => {
+      buf.writeInt32LE(fd, i * 8);
+      buf.writeInt16LE(POLLIN, i * 8 + 4);
+    });
+    const round = () =>
+      c.poll.async(buf, fds.length, -1, (err: unknown, n: number) => {
+        if (err) return reject(err);
+        const i = fds.findIndex((_fd, k) => buf.readInt16LE(k * 8 + 6) !== 0);
+        if (n <= 0 || i < 0) return round();
+        resolve(i);
+      });
+    round();
+  });
+}
+
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MS_PRIVATE = 1 << 18;
+const MNT_DETACH = 2;
+
+/** Bind-mount `source` (e.g. /proc/self/fd/N of an nsfs fd) onto `target`. */
+export function bindMount(source: string, target: string): void {
+  check(c.mount(source, target, null, MS_BIND, null), 'mount', target);
+}
+
+/** Make `dir` a mount of its own with private propagation (nsfs binds fail on shared mounts). */
+export function makePrivateMount(dir: string): void {
+  check(c.mount(dir, dir, null, MS_BIND | MS_REC, null), 'mount', dir);
+  check(c.mount(null, dir, null, MS_PRIVATE | MS_REC, null), 'mount', dir);
+}
+
+export function unmount(target: string): void {
+  check(c.umount2(target, MNT_DETACH), 'umount', target);
 }

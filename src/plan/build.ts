@@ -4,6 +4,7 @@
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
 import { NS_TYPES, type NsType } from '../model/species.js';
 import { PLAN_VERSION, type Plan, type Step } from './schema.js';
+import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 
 export interface Target {
   /** "X.Y" of the kernel the plan is for. */
@@ -73,8 +74,9 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
   return step;
 }
 
+/** Sets are told apart by all ten links: *_for_children count (an unshare --fork waiter's differ). */
 function setKey(r: NsRefs): string {
-  return NS_TYPES.map((t) => r[t]).join(',');
+  return refsKey(resolveRefs(r));
 }
 
 /** Creation order: user namespaces, then the other kinds, then pid namespaces (whose inits join the rest). */
@@ -139,11 +141,17 @@ export function buildPlan(img: Image, target: Target): Plan {
       });
     }
   }
+  const replay = buildReplay(
+    img,
+    new Map([...sets].map(([k, s]) => [k, s.n])),
+    new Map([...sets].map(([k, s]) => [k, s.pids])),
+  );
   return {
     version: PLAN_VERSION,
     target,
     reuse: img.namespaces.filter((n) => n.inScope).map((n) => n.id),
     rootSet,
     steps: steps.map((s, i) => ({ ...s, n: i + 1 }) as Step),
+    processes: replay.processes,
   };
 }

@@ -4,6 +4,7 @@
 import type { Image } from '../model/image.js';
 import type { NsType } from '../model/species.js';
 
+import { orderedSysctls } from '../model/ipc.js';
 import { SEQUENCE_ORDER } from './build.js';
 import type { Plan, Step } from './schema.js';
 import { PlanError } from './validate.js';
@@ -155,14 +156,8 @@ function nsenterPrefix(enter: Record<NsType, number | null>): string {
   return flags.length ? `nsenter ${flags.join(' ')} -- ` : '';
 }
 
-/**
- * Sysctls in an order the kernel accepts: limits before the defaults that must stay below them.
- * A *_next_id of -1 is the kernel's own "unset", which it does not accept as a write: a new ipc
- * namespace starts with it anyway.
- */
 function sysctlArgs(sysctls: Record<string, string>): string {
-  const names = Object.keys(sysctls).filter((k) => !(k.endsWith('_next_id') && sysctls[k] === '-1')).sort((a, b) => Number(/_default$/.test(a)) - Number(/_default$/.test(b)) || (a < b ? -1 : a > b ? 1 : 0));
-  return names.map((k) => `${shq(k.replace(/\./g, '/'))} ${shq(sysctls[k]!)}`).join(' ');
+  return orderedSysctls(sysctls).map(([k, v]) => `${shq(k.replace(/\./g, '/'))} ${shq(v)}`).join(' ');
 }
 
 function createLines(s: Extract<Step, { op: 'create' }>): string[] {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IdMapLine, Timespec } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
 
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 const id = z.number().int().min(1);
 const NsType = z.enum(NS_TYPES);
@@ -81,6 +81,59 @@ export const AttachSequenceStep = z.object({
 export const Step = z.discriminatedUnion('op', [CreateStep, SpawnStep, AttachPidfdStep, AttachSequenceStep]);
 export type Step = z.infer<typeof Step>;
 
+const NsPartial = z.object(Object.fromEntries(NS_TYPES.map((t) => [t, id.optional()])) as Record<(typeof NS_TYPES)[number], z.ZodOptional<typeof id>>);
+
+/**
+ * What one process runs to get from where its parent left it to the namespace set it stands for:
+ * `setpriv` (a uid the next user namespace maps, capabilities kept), then `nsenter` (joins, user
+ * last; pid forks into it), then `nsenter --no-fork --pid` (pid_for_children), then `unshare`
+ * (user first with --keep-caps, so that everything else made in the same call is owned by it, and
+ * the process keeps capabilities there), then the agent.
+ */
+export const Chain = z.object({
+  setuid: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).nullable(),
+  join: NsPartial,
+  joinPidForChildren: id.nullable(),
+  /** Made by unshare; with `fork`, pid and time are the waiter's *_for_children and its child's own. */
+  create: NsPartial,
+  fork: z.boolean(),
+  time: z.object({ monotonic: z.number().int(), boottime: z.number().int() }).nullable(),
+});
+export type Chain = z.infer<typeof Chain>;
+
+/**
+ * One process of the restored tree. The dumped process tree is replayed: a process is forked by the
+ * one that stands for its parent (so what it cannot join — namespaces owned above its user
+ * namespace — it inherits, as the original did), or by the executor where the parent cannot reach
+ * what it must join. Every process that stands for a set stays until release.
+ */
+export const ProcessStep = z.object({
+  /** 1-based; 0 is the executor itself. */
+  n: z.number().int().min(1),
+  /** The plan's set this process stands for (null: a helper that is ended once everything is made). */
+  set: z.number().int().min(1).nullable(),
+  /** Dumped pids (and tids) of that set. */
+  pids: z.array(z.number().int()),
+  parent: z.number().int().min(0),
+  /** spawn: the parent runs `chain` in the background; fork-child: made by the parent's `unshare --fork`, then runs `chain` in place (exec). */
+  how: z.enum(['spawn', 'fork-child']),
+  chain: Chain.nullable(),
+  /** After its chain this process is an `unshare --fork` waiter; its forked child is process `forkChild`. */
+  passive: z.boolean(),
+  forkChild: z.number().int().min(1).nullable(),
+  /** The chain leaves a waiting nsenter or unshare above this process, ended once it is ready. */
+  extraWaiter: z.boolean(),
+  /** The chain makes a user namespace: the process (0: the executor) that writes its maps from the parent side. */
+  mapsWriter: z.number().int().min(0).nullable(),
+  /** A stub that only makes namespaces no process of the tree is in; ended once they are held. */
+  stub: z.boolean(),
+  /** The uid and gid it runs as, as the executor's user namespace sees them (the owner of the FIFOs it opens). */
+  uid: z.number().int().min(0).nullable(),
+  gid: z.number().int().min(0).nullable(),
+  summary: z.string(),
+});
+export type ProcessStep = z.infer<typeof ProcessStep>;
+
 export const Plan = z.object({
   version: z.literal(PLAN_VERSION),
   /** What the plan was made for. */
@@ -90,5 +143,7 @@ export const Plan = z.object({
   /** The dumped root's namespace set: what `-- command` joins. */
   rootSet: z.number().int().min(1),
   steps: z.array(Step),
+  /** How `nsdump restore` makes it: the processes, in the order they are made. */
+  processes: z.array(ProcessStep),
 });
 export type Plan = z.infer<typeof Plan>;

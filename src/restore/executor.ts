@@ -1,0 +1,657 @@
+// Why: carries out a plan's processes (plan.processes) itself. Helpers get argument arrays, never
+// generated shell code; every agent has channels of its own (socket pairs for the executor's own
+// children, FIFOs in a private directory for the children of agents), so nothing is parsed out of a
+// stream a user's command also writes. The executor holds an fd on every namespace it made, keeps
+// every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
+// or death releases everything: every agent and placeholder ends when its channel closes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
+import type { Image, Namespace, StateOf } from '../model/image.js';
+import { orderedSysctls } from '../model/ipc.js';
+import { NS_TYPES, type NsLink, type NsType } from '../model/species.js';
+import { ReplayBuilder } from '../plan/replay.js';
+import type { Chain, Plan, ProcessStep } from '../plan/schema.js';
+import { AGENT_ARGV, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
+import type { StateJob, StateResult } from './state-writer.js';
+
+export class RestoreError extends Error {
+  override readonly name = 'RestoreError';
+}
+
+export type RestoreEvent =
+  | { event: 'step'; n: number; of: number; summary: string }
+  | { event: 'ready'; root: number; rootSet: number; sets: Record<string, SetInfo>; held: Record<string, string> }
+  | { event: 'failed'; n: number; summary: string; reason: string }
+  | { event: 'released'; reason: string };
+
+export interface SetInfo {
+  /** The placeholder: a process in exactly this set. */
+  pid: number;
+  /** Dumped pids (and tids) that used the set. */
+  pids: number[];
+  /** /proc/PID/ns/TYPE of the placeholder, by type. */
+  ns: Record<NsType, string>;
+}
+
+const NSENTER_FLAG: Record<NsType, string> = { user: 'user', pid: 'pid', mnt: 'mount', net: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', time: 'time' };
+/** nsenter joins in this order anyway (user last for a privileged caller); kept for readable argv. */
+const JOIN_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
+const SIGKILL = 9;
+
+/** Lines from an agent's reply channel, and its stderr kept for the reason of a failure. */
+class Channel {
+  private buf = '';
+  private readonly waiters: { want: (l: string) => boolean; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
+  private ended = false;
+  private err = '';
+  private readonly queue: (() => void)[] = [];
+  private busy = false;
+  private tok = 0;
+
+  constructor(
+    private readonly write: (s: string) => void,
+    readonly closeInput: () => void,
+    private readonly errDrain: () => string,
+  ) {}
+
+  attach(out: NodeJS.ReadableStream, err: NodeJS.ReadableStream | null): void {
+    err?.on('data', (d: Buffer) => (this.err += d.toString()));
+    err?.on('error', () => undefined);
+    out.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const w = this.waiters.findIndex((x) => x.want(line));
+        if (w >= 0) this.waiters.splice(w, 1)[0]!.resolve(line);
+      }
+    });
+    out.on('error', () => undefined);
+    out.on('end', () => {
+      this.ended = true;
+      for (const w of this.waiters.splice(0)) w.reject(new Error(this.reason('it exited')));
+    });
+  }
+
+  /** The last line the helpers wrote on stderr, or `fallback`. */
+  reason(fallback: string): string {
+    this.err += this.errDrain();
+    const lines = this.err.split('\n').map((l) => l.trim()).filter(Boolean);
+    return lines.at(-1) ?? fallback;
+  }
+
+  next(want: (l: string) => boolean): Promise<string> {
+    if (this.ended) return Promise.reject(new Error(this.reason('it exited')));
+    return new Promise((resolve, reject) => this.waiters.push({ want, resolve, reject }));
+  }
+
+  hello(): Promise<number> {
+    return this.next((l) => l.startsWith('hello ')).then((l) => Number(l.slice(6)));
+  }
+
+  /** One command at a time: the agent is a loop. */
+  command(verb: 'run' | 'spawn' | 'exec' | 'wait', args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const go = () => {
+        const tok = String(++this.tok);
+        for (const a of args) if (a.includes('\n')) return reject(new Error(`an argument holds a newline: ${JSON.stringify(a)}`));
+        const reply = verb === 'exec' ? Promise.resolve('') : this.next((l) => l.startsWith(`${verb === 'spawn' ? 'spawned' : 'done'} ${tok} `));
+        this.write(`${verb}\n${tok}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
+        reply.then(
+          (l) => {
+            this.busy = false;
+            this.queue.shift()?.();
+            resolve(l.split(' ')[2] ?? '');
+          },
+          (e: Error) => {
+            this.busy = false;
+            this.queue.shift()?.();
+            reject(e);
+          },
+        );
+      };
+      if (this.busy) this.queue.push(go);
+      else {
+        this.busy = true;
+        go();
+      }
+    });
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+interface Live {
+  step: ProcessStep;
+  /** For a waiter: the channel its forked child will speak on, and the waiter's pid once that child said hello. */
+  forkChannel: Deferred<Channel>;
+  waiterPid: Deferred<number>;
+  /** The process standing for the step (a waiter for a passive step). */
+  pid?: number;
+  /** Its channel (agents only). */
+  ch?: Channel;
+  /** The pid its parent agent knows it by ($!), for `wait`. */
+  local?: number;
+  child?: ChildProcess;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface ExecuteOptions {
+  onEvent?: (e: RestoreEvent) => void;
+}
+
+export class Executor {
+  private readonly ids: Map<number, Namespace>;
+  private readonly live = new Map<number, Live>();
+  /** Image id → fd the executor holds on it. */
+  private readonly held = new Map<number, number>();
+  private readonly pids = new Set<number>();
+  /** Our own spawned children: libuv reaps them; everything else re-parented to us we reap. */
+  private readonly spawned = new Set<number>();
+  private readonly fds = new Set<number>();
+  private readonly dir: string;
+  private failure: { n: number; reason: string } | undefined;
+  private releasing: Promise<void> | undefined;
+  private readonly replay: ReplayBuilder;
+  private readonly onChild = () => this.reapAdopted();
+  private fifoCount = 0;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly img: Image,
+    private readonly opts: ExecuteOptions = {},
+  ) {
+    this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
+    this.replay = new ReplayBuilder(img, new Map());
+    // 0711: agents running as other uids reach their FIFOs by name, nobody can list them.
+    this.dir = mkdtempSync(join(tmpdir(), 'nsdump-restore-'));
+    chmodSync(this.dir, 0o711);
+    // Where each namespace a chain makes can be reached, decided by the plan, not by which step finishes first.
+    for (const s of plan.processes) {
+      const c = s.chain;
+      if (!c) continue;
+      for (const t of NS_TYPES) if (c.create[t] !== undefined) this.makerOf.set(c.create[t]!, { node: s.n, link: linkOf(c, s.passive, t) });
+    }
+  }
+
+  private readonly makerOf = new Map<number, { node: number; link: NsLink }>();
+
+  private emit(e: RestoreEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
+  /** Make every process of the plan; resolves once all of them are ready and the state is set. */
+  async make(): Promise<Extract<RestoreEvent, { event: 'ready' }>> {
+    becomeSubreaper();
+    raiseNofileLimit();
+    process.on('SIGCHLD', this.onChild);
+    for (const s of this.plan.processes) {
+      const d = deferred<void>();
+      this.live.set(s.n, { step: s, done: d.promise, resolve: d.resolve, reject: d.reject, forkChannel: deferred<Channel>(), waiterPid: deferred<number>() });
+    }
+    const of = this.plan.processes.length;
+    try {
+      await Promise.all(
+        this.plan.processes.map(async (s) => {
+          const l = this.live.get(s.n)!;
+          try {
+            await this.realize(l);
+            this.emit({ event: 'step', n: s.n, of, summary: s.summary });
+            l.resolve();
+          } catch (err) {
+            const reason = err instanceof Error ? err.message : String(err);
+            this.failure ??= { n: s.n, reason };
+            l.reject(err as Error);
+            throw err;
+          }
+        }),
+      );
+      await this.endStubs();
+      await this.writeState();
+    } catch {
+      const f = this.failure ?? { n: 0, reason: 'unknown' };
+      const s = this.plan.processes[f.n - 1];
+      this.emit({ event: 'failed', n: f.n, summary: s?.summary ?? '', reason: f.reason });
+      await this.release(`step failed`);
+      throw new RestoreError(`process ${f.n} (${s?.summary ?? 'setup'}): ${f.reason}`);
+    }
+    const ready = { event: 'ready' as const, root: process.pid, rootSet: this.plan.rootSet, sets: this.sets(), held: this.heldPaths() };
+    this.emit(ready);
+    return ready;
+  }
+
+  /** Where process `n` is: its pid once ready. */
+  private async pidOf(n: number): Promise<number> {
+    const l = this.live.get(n)!;
+    await l.done;
+    return l.pid!;
+  }
+
+  /** /proc/PID/ns/LINK of a live process in namespace `id` (made by an earlier step). */
+  private async pathOf(id: number): Promise<string> {
+    const at = this.makerOf.get(id);
+    if (!at) throw new Error(`no process of the restore is in ${this.ids.get(id)?.type}#${id}`);
+    const l = this.live.get(at.node)!;
+    await l.done;
+    return `/proc/${l.pid}/ns/${at.link}`;
+  }
+
+  /** The argv of a chain, joins reached through processes of the restore that are in them. */
+  private async argv(c: Chain, agent: string[]): Promise<string[]> {
+    const out: string[] = [];
+    if (c.setuid) out.push('setpriv', `--reuid=${c.setuid.uid}`, `--regid=${c.setuid.gid}`, '--keep-groups', '--inh-caps=+all', '--ambient-caps=+all', '--');
+    const joins = JOIN_ORDER.filter((t) => c.join[t] !== undefined);
+    if (joins.length) {
+      out.push('nsenter', '--preserve-credentials');
+      for (const t of joins) out.push(`--${NSENTER_FLAG[t]}=${await this.pathOf(c.join[t]!)}`);
+      out.push('--');
+    }
+    if (c.joinPidForChildren !== null) out.push('nsenter', '--no-fork', '--preserve-credentials', `--pid=${await this.pathOf(c.joinPidForChildren)}`, '--');
+    const made = NS_TYPES.filter((t) => c.create[t] !== undefined);
+    if (made.length || c.fork) {
+      out.push('unshare');
+      if (c.create.user !== undefined) out.push('--user', '--keep-caps');
+      for (const t of made) if (t !== 'user') out.push(`--${NSENTER_FLAG[t]}`);
+      // util-linux makes a new mount namespace's mounts private by default: that is what we want.
+      if (c.time) out.push('--monotonic', String(c.time.monotonic), '--boottime', String(c.time.boottime));
+      if (c.fork) out.push('--fork');
+      out.push('--');
+    }
+    return [...out, ...agent];
+  }
+
+  private fifo(owner: { uid: number | null; gid: number | null }): string {
+    const p = join(this.dir, `f${++this.fifoCount}`);
+    mkfifo(p, 0o600);
+    chownSync(p, owner.uid ?? 0, owner.gid ?? 0);
+    return p;
+  }
+
+  private openFd(path: string, flags: number): number {
+    const fd = openSync(path, flags);
+    this.fds.add(fd);
+    return fd;
+  }
+
+  private closeFd(fd: number): void {
+    if (!this.fds.delete(fd)) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed by a stream
+    }
+  }
+
+  /** Spawn a chain from the executor itself, with socket pairs as its fds 3 (in), 4 (out) and 2. */
+  private spawnHere(argv: string[]): { ch: Channel; child: ChildProcess } {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    child.on('error', () => undefined);
+    if (child.pid) {
+      this.spawned.add(child.pid);
+      this.pids.add(child.pid);
+    }
+    const input = child.stdio[3] as Socket;
+    input.on('error', () => undefined);
+    const ch = new Channel(
+      (s) => input.write(s),
+      () => input.destroy(),
+      () => '',
+    );
+    ch.attach(child.stdio[4] as Socket, child.stderr);
+    child.once('exit', () => undefined);
+    return { ch, child };
+  }
+
+  /** Spawn a chain from agent `parent`, with FIFOs it opens as the child's fds 3, 4 and 2. */
+  private async spawnFrom(parent: Live, argv: string[]): Promise<{ ch: Channel; local: number }> {
+    const owner = { uid: parent.step.uid, gid: parent.step.gid };
+    const [inP, outP, errP] = [this.fifo(owner), this.fifo(owner), this.fifo(owner)];
+    const inFd = this.openFd(inP, fsc.O_RDWR);
+    const outFd = this.openFd(outP, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const errFd = this.openFd(errP, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const drain = () => {
+      const b = Buffer.alloc(4096);
+      let s = '';
+      try {
+        for (let n; (n = readSync(errFd, b)) > 0; ) s += b.toString('utf8', 0, n);
+      } catch {
+        // EAGAIN: nothing more
+      }
+      return s;
+    };
+    const ch = new Channel(
+      (s) => writeSync(inFd, s),
+      () => this.closeFd(inFd),
+      drain,
+    );
+    const local = Number(await parent.ch!.command('spawn', [inP, outP, errP, ...argv]));
+    // Only now does the child hold OUT open: reading earlier could see an end-of-file.
+    this.fds.delete(outFd);
+    ch.attach(new Socket({ fd: outFd, readable: true, writable: false }), null);
+    return { ch, local };
+  }
+
+  private ppid(pid: number): number {
+    const stat = readText(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+
+  private async realize(l: Live): Promise<void> {
+    const s = l.step;
+    if (s.how === 'fork-child') {
+      // Made by the waiter's own fork: its hello arrives on the channel the waiter's chain was given.
+      const w = this.live.get(s.parent)!;
+      try {
+        l.ch = await w.forkChannel.promise;
+        l.pid = await l.ch.hello();
+        this.pids.add(l.pid);
+        w.waiterPid.resolve(this.ppid(l.pid));
+      } catch (err) {
+        w.waiterPid.reject(err as Error);
+        throw err;
+      }
+      // The waiter's maps come first: what this process does next may need them.
+      await w.done;
+      if (s.chain) await this.runInPlace(l, s.chain);
+      await this.afterChain(l, s.chain);
+      return;
+    }
+    const parent = s.parent === 0 ? undefined : this.live.get(s.parent)!;
+    if (parent) await parent.done;
+    const argv = await this.argv(s.chain!, AGENT_ARGV);
+    let ch: Channel;
+    if (!parent) {
+      const r = this.spawnHere(argv);
+      ch = r.ch;
+      l.child = r.child;
+      l.local = r.child.pid;
+    } else {
+      const r = await this.spawnFrom(parent, argv);
+      ch = r.ch;
+      l.local = r.local;
+    }
+    if (s.passive) {
+      // The waiter never speaks: its forked child, the next step, takes the channel.
+      l.forkChannel.resolve(ch);
+      l.pid = await l.waiterPid.promise;
+      this.pids.add(l.pid);
+    } else {
+      l.ch = ch;
+      l.pid = await ch.hello();
+      this.pids.add(l.pid);
+    }
+    await this.afterChain(l, s.chain);
+  }
+
+  /** An agent changes itself: exec the chain; the agent after it (or its forked child) says hello again. */
+  private async runInPlace(l: Live, c: Chain): Promise<void> {
+    const argv = await this.argv(c, AGENT_ARGV);
+    await l.ch!.command('exec', argv);
+    if (l.step.passive) {
+      // It is now the waiter (same pid); its forked child says hello on this channel.
+      l.forkChannel.resolve(l.ch!);
+      await l.waiterPid.promise;
+      return;
+    }
+    const pid = await l.ch!.hello();
+    if (pid !== l.pid) throw new Error(`the process changed pid (${l.pid} → ${pid})`);
+  }
+
+  /** What follows a chain: maps written from the parent side, fds taken on what it made, an extra waiter ended. */
+  private async afterChain(l: Live, c: Chain | null): Promise<void> {
+    const s = l.step;
+    if (!c) return;
+    if (c.create.user !== undefined) await this.writeMaps(l, c.create.user);
+    for (const t of NS_TYPES) {
+      const id = c.create[t];
+      if (id !== undefined) this.held.set(id, openFd(`/proc/${l.pid}/ns/${linkOf(c, s.passive, t)}`));
+    }
+    if (s.extraWaiter) {
+      // The nsenter or unshare that forked this process only waits for it: end it, reap it.
+      const waiter = this.ppid(l.pid!);
+      sendSignal(waiter, SIGKILL);
+      if (s.parent !== 0) await this.live.get(s.parent)!.ch!.command('wait', [String(l.local)]);
+    }
+  }
+
+  private async writeMaps(l: Live, user: number): Promise<void> {
+    const u = this.ids.get(user)!;
+    const st = u.state as StateOf<'user'>;
+    const lines = (m: { inside: number; outside: number; count: number }[]) => m.map((x) => `${x.inside} ${x.outside} ${x.count}`);
+    const files: [string, string[]][] = [];
+    const pid = l.pid!;
+    files.push([`/proc/${pid}/setgroups`, [st.setgroups]]);
+    if (st.uidMap.length) files.push([`/proc/${pid}/uid_map`, lines(st.uidMap)]);
+    if (st.gidMap.length) files.push([`/proc/${pid}/gid_map`, lines(st.gidMap)]);
+    if (st.projidMap.length) files.push([`/proc/${pid}/projid_map`, lines(st.projidMap)]);
+    const writer = l.step.mapsWriter!;
+    const parentUser = u.parent!;
+    try {
+      if (writer === 0 && this.ids.get(parentUser)?.inScope !== false) {
+        // setgroups "allow" is the default and cannot be written back once a map exists: skip it.
+        for (const [f, v] of files) if (!(f.endsWith('setgroups') && v[0] === 'allow')) writeFileSync(f, v.map((x) => `${x}\n`).join(''));
+        return;
+      }
+      const args = files.filter(([f, v]) => !(f.endsWith('setgroups') && v[0] === 'allow')).flatMap(([f, v]) => [f, String(v.length), ...v]);
+      if (writer === 0) {
+        // Root of the parent user namespace is the executor's own uid: nsenter gives it capabilities there.
+        const r = await runHere(['nsenter', '--preserve-credentials', `--user=${await this.pathOf(parentUser)}`, '--', ...WRITE_FILES_ARGV, ...args]);
+        if (r.code !== 0) throw new Error(r.err || `exit ${r.code}`);
+        return;
+      }
+      const w = this.live.get(writer)!;
+      await w.done;
+      const code = await w.ch!.command('run', [...WRITE_FILES_ARGV, ...args]);
+      if (code !== '0') throw new Error(w.ch!.reason(`exit ${code}`));
+    } catch (err) {
+      throw new Error(`cannot write the maps of user#${user}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stubs only made namespaces no process is in: now that they are held, end them. */
+  private async endStubs(): Promise<void> {
+    for (const s of [...this.plan.processes].reverse()) {
+      if (!s.stub) continue;
+      const l = this.live.get(s.n)!;
+      const gone = l.ch!.next(() => false).catch(() => undefined);
+      l.ch!.closeInput();
+      if (l.child) await new Promise((r) => (l.child!.exitCode !== null ? r(null) : l.child!.once('exit', r)));
+      else {
+        await gone;
+        await this.live.get(s.parent)!.ch!.command('wait', [String(l.local)]);
+      }
+      this.pids.delete(l.pid!);
+    }
+  }
+
+  /** Hostnames and ipc sysctls, set from inside by one helper process. */
+  private async writeState(): Promise<void> {
+    const job: StateJob = { pid: process.pid, uts: [], ipc: [] };
+    for (const [id, fd] of this.held) {
+      const n = this.ids.get(id)!;
+      if (n.type === 'uts' && n.state) {
+        const u = n.state as StateOf<'uts'>;
+        job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
+      }
+      if (n.type === 'ipc' && n.state) {
+        // The kernel lets only the ipc namespace's root write its sysctls (global root where the
+        // owner maps no uid 0).
+        const owner = n.owner!;
+        const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
+        const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
+        job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls: orderedSysctls((n.state as StateOf<'ipc'>).sysctls) });
+      }
+    }
+    if (!job.uts.length && !job.ipc.length) return;
+    const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
+    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    this.spawned.add(child.pid!);
+    let out = '';
+    let err = '';
+    child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdin!.end(JSON.stringify(job));
+    await new Promise((r) => child.once('close', r));
+    let res: StateResult;
+    try {
+      res = JSON.parse(out) as StateResult;
+    } catch {
+      throw this.fail(0, `the state writer failed: ${err.trim().split('\n').at(-1) ?? 'no answer'}`);
+    }
+    if (!res.ok) throw this.fail(0, `cannot set the state of ${res.ns}: ${res.reason}`);
+  }
+
+  private fail(n: number, reason: string): Error {
+    this.failure ??= { n, reason };
+    return new Error(reason);
+  }
+
+  private sets(): Record<string, SetInfo> {
+    const out: Record<string, SetInfo> = {};
+    for (const st of this.plan.steps) {
+      if (st.op !== 'spawn') continue;
+      const p = this.plan.processes.find((x) => x.set === st.set);
+      const pid = p ? this.live.get(p.n)!.pid! : process.pid;
+      out[String(st.set)] = {
+        pid,
+        pids: st.pids,
+        ns: Object.fromEntries(NS_TYPES.map((t) => [t, `/proc/${pid}/ns/${t}`])) as Record<NsType, string>,
+      };
+    }
+    return out;
+  }
+
+  private heldPaths(): Record<string, string> {
+    const inSets = new Set(this.plan.steps.flatMap((s) => (s.op === 'spawn' ? Object.values(s.namespaces) : [])));
+    const out: Record<string, string> = {};
+    for (const [id, fd] of this.held) if (!inSets.has(id)) out[`${this.ids.get(id)!.type}#${id}`] = `/proc/${process.pid}/fd/${fd}`;
+    return out;
+  }
+
+  /** Run `command` in set `set` (nsenter from the executor), with the user's stdio; resolves with its exit status. */
+  async attach(set: number, command: string[], pidfd: boolean, onStart?: (pid: number) => void): Promise<number> {
+    const info = this.sets()[String(set)];
+    if (!info) throw new RestoreError(`no set ${set}`);
+    const spawnStep = this.plan.steps.find((s) => s.op === 'spawn' && s.set === set);
+    const types = NS_TYPES.filter((t) => spawnStep && spawnStep.op === 'spawn' && this.ids.get(spawnStep.namespaces[t])?.inScope === false);
+    const args = ['--preserve-credentials'];
+    if (pidfd) args.push('--target', String(info.pid), ...types.map((t) => `--${NSENTER_FLAG[t]}`));
+    else args.push(...JOIN_ORDER.filter((t) => types.includes(t)).map((t) => `--${NSENTER_FLAG[t]}=${info.ns[t]}`));
+    const child = spawn('nsenter', [...args, '--', ...ATTACH_ARGV, ...command], { stdio: ['inherit', 'inherit', 'pipe', 'pipe', 2] });
+    this.spawned.add(child.pid!);
+    if (child.pid) onStart?.(child.pid);
+    let err = '';
+    let joined = false;
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdio[3]!.on('data', (d: Buffer) => {
+      if (d.toString().includes('joined')) joined = true;
+    });
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('close', (c, s) => r([c, s])));
+    if (!joined) throw new RestoreError(`cannot join set ${set}: ${err.trim().split('\n').at(-1) || `nsenter exit ${code}`}`);
+    return code ?? 128 + (sig ? (await import('node:os')).constants.signals[sig] : 0);
+  }
+
+  /** Resolves when any process that stands for a set (or its waiter) exits: a release is due. */
+  watch(): Promise<string> {
+    const fds: number[] = [];
+    const keep = this.plan.processes.filter((s) => !s.stub).map((s) => this.live.get(s.n)!.pid!);
+    for (const pid of keep) {
+      try {
+        fds.push(pidfdOpen(pid));
+      } catch {
+        return Promise.resolve(`process ${pid} is gone`);
+      }
+    }
+    return waitAnyReadable(fds).then((i) => {
+      for (const fd of fds) closeRaw(fd);
+      return `process ${keep[i]} of the restore exited`;
+    });
+  }
+
+  /** End everything: close every channel, SIGKILL every pid, wait until all are gone, reap, clean up. */
+  release(reason: string): Promise<void> {
+    this.releasing ??= this.doRelease(reason);
+    return this.releasing;
+  }
+
+  private async doRelease(reason: string): Promise<void> {
+    for (const l of this.live.values()) l.ch?.closeInput();
+    const pids = [...this.pids];
+    for (const p of pids.reverse()) sendSignal(p, SIGKILL);
+    const pidfds: number[] = [];
+    for (const p of pids) {
+      try {
+        pidfds.push(pidfdOpen(p));
+      } catch {
+        // already gone
+      }
+    }
+    await waitAllReadable(pidfds);
+    for (const fd of pidfds) closeRaw(fd);
+    this.reapAdopted();
+    for (const l of this.live.values()) if (l.child && l.child.exitCode === null && l.child.signalCode === null) await new Promise((r) => l.child!.once('exit', r));
+    for (const fd of this.held.values()) closeRaw(fd);
+    this.held.clear();
+    for (const fd of [...this.fds]) this.closeFd(fd);
+    rmSync(this.dir, { recursive: true, force: true });
+    process.off('SIGCHLD', this.onChild);
+    this.emit({ event: 'released', reason });
+  }
+
+  /** Reap every process of ours that was re-parented to us and has exited (libuv reaps only its own). */
+  private reapAdopted(): void {
+    for (const p of this.pids) if (!this.spawned.has(p) && reapIfExited(p)) this.pids.delete(p);
+  }
+}
+
+function readText(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4096);
+    const n = readSync(fd, b);
+    return b.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A short-lived helper run from the executor: exit code and last stderr line. */
+function runHere(argv: string[]): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', (e) => resolve({ code: 127, err: e.message }));
+    c.once('close', (code) => resolve({ code, err: err.trim().split('\n').at(-1) ?? '' }));
+  });
+}
+
+/** The /proc/PID/ns link through which the process of a chain reaches a namespace it made. */
+function linkOf(c: Chain, passive: boolean, t: NsType): NsLink {
+  if (c.fork && passive && t === 'pid') return 'pid_for_children';
+  if (c.fork && passive && t === 'time') return 'time_for_children';
+  return t;
+}
