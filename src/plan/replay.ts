@@ -51,11 +51,11 @@ export interface Replay {
 const CHAIN_TYPES: NsType[] = ['mnt', 'net', 'ipc', 'uts', 'cgroup'];
 
 function emptyChain(): Chain {
-  return { setuid: null, join: {}, joinPidForChildren: null, create: {}, fork: false, time: null };
+  return { setuid: null, join: {}, joinPidForChildren: null, createFirst: {}, forkFirst: false, create: {}, fork: false, time: null };
 }
 
 export function chainIsEmpty(c: Chain): boolean {
-  return !c.setuid && !Object.keys(c.join).length && c.joinPidForChildren === null && !Object.keys(c.create).length && !c.fork;
+  return !c.setuid && !Object.keys(c.join).length && c.joinPidForChildren === null && !Object.keys(c.createFirst).length && !Object.keys(c.create).length && !c.fork && !c.forkFirst;
 }
 
 /** A readable one-line account of a chain. */
@@ -65,6 +65,8 @@ export function describeChain(c: Chain): string {
   const j = NS_TYPES.filter((t) => c.join[t] !== undefined).map((t) => `${t}#${c.join[t]}`);
   if (j.length) parts.push(`nsenter ${j.join(' ')}`);
   if (c.joinPidForChildren !== null) parts.push(`nsenter --no-fork pid_for_children#${c.joinPidForChildren}`);
+  const f = NS_TYPES.filter((t) => c.createFirst[t] !== undefined).map((t) => `${t}#${c.createFirst[t]}`);
+  if (f.length) parts.push(`unshare ${f.join(' ')}${c.forkFirst ? ' --fork' : ''}`);
   const m = NS_TYPES.filter((t) => c.create[t] !== undefined).map((t) => `${t}#${c.create[t]}`);
   if (m.length || c.fork) parts.push(`unshare ${m.join(' ')}${c.fork ? ' --fork' : ''}`.replace('  ', ' '));
   return parts.join(', then ') || 'nothing to change';
@@ -156,8 +158,11 @@ export class ReplayBuilder {
       }
     }
     const canMake = (id: number) => !this.made.has(id) && this.ownerOf(id) === target.user && !userJoined;
+    // With a new user namespace, what the old one owns is made first, by an unshare of its own.
+    const canMakeFirst = (id: number) => userCreated && !this.made.has(id) && this.ownerOf(id) === start.user;
     const joinOrMake = (t: NsType, id: number): string | null => {
       if (canMake(id)) c.create[t] = id;
+      else if (canMakeFirst(id) && t !== 'time') c.createFirst[t] = id;
       else if (this.made.has(id)) c.join[t] = id;
       else return `${t}#${id} is owned by user#${this.ownerOf(id)}, and the process that would make it is in user#${target.user}${userJoined ? ' (joined, without capabilities to make anything)' : ''}`;
       return null;
@@ -200,6 +205,10 @@ export class ReplayBuilder {
         c.fork = true;
         childGetsNewPidOrTime = true;
         extraForks++;
+      } else if (canMakeFirst(target.pid) && this.ns(target.pid).parent === start.pid) {
+        c.createFirst.pid = target.pid;
+        c.forkFirst = true;
+        extraForks++;
       } else {
         return `pid#${target.pid} can be neither joined nor made from pid#${start.pid} in user#${target.user}`;
       }
@@ -230,6 +239,7 @@ export class ReplayBuilder {
     }
     const makesOthers = NS_TYPES.some((t) => t !== 'user' && c.create[t] !== undefined);
     if (makesOthers && !userCreated && !by.caps) return `making namespaces in user#${target.user} needs capabilities there`;
+    if (Object.keys(c.createFirst).length && !by.caps) return `making namespaces in user#${start.user} needs capabilities there`;
     let uid = by.uid;
     let gid = by.gid;
     if (userCreated) {
@@ -259,6 +269,13 @@ export class ReplayBuilder {
    * its *_for_children; a process under an extra waiter has them as its own.
    */
   private markMade(c: Chain, n: number, passive: boolean): void {
+    for (const t of NS_TYPES) {
+      const first = c.createFirst[t];
+      if (first !== undefined) {
+        this.made.add(first);
+        this.madeAt.set(first, { node: n, link: t });
+      }
+    }
     for (const t of NS_TYPES) {
       const id = c.create[t];
       if (id === undefined) continue;

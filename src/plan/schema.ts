@@ -94,6 +94,13 @@ export const Chain = z.object({
   setuid: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).nullable(),
   join: NsPartial,
   joinPidForChildren: id.nullable(),
+  /**
+   * Made by a first unshare, owned by the user namespace the process is in before the chain makes
+   * a new one (bubblewrap makes its namespaces, then a user namespace below to drop to --uid);
+   * `forkFirst`: that unshare forks (a pid namespace made there is the child's own).
+   */
+  createFirst: NsPartial,
+  forkFirst: z.boolean(),
   /** Made by unshare; with `fork`, pid and time are the waiter's *_for_children and its child's own. */
   create: NsPartial,
   fork: z.boolean(),

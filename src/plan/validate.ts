@@ -163,24 +163,6 @@ export function createdNamespacesHaveTheirState(img: Image): Problem[] {
     .map((n) => ({ entry: n, what: `its state was not recorded (${n.stateNote || 'no note'}): a plan cannot set it`, fatal: 'plan' as const }));
 }
 
-/**
- * A nested user namespace's maps must be written by a process in its parent holding CAP_SETUID
- * after exec, i.e. root there: util-linux nsenter switches to uid and gid 0 inside the parent.
- */
-export function nestedMapsHaveARootToWriteThem(img: Image): Problem[] {
-  const ids = byId(img);
-  return img.namespaces.flatMap((n) => {
-    if (n.type !== 'user' || !created(n) || n.parent === null) return [];
-    const p = ids.get(n.parent);
-    if (!p || !created(p) || !p.state) return [];
-    const s = p.state as StateOf<'user'>;
-    const mapsRoot = (m: IdMapLine[]) => m.some((l) => l.inside === 0);
-    return mapsRoot(s.uidMap) && mapsRoot(s.gidMap)
-      ? []
-      : [{ entry: n, what: `its parent user#${p.id} maps no uid/gid 0, so nothing inside it can write this namespace's maps`, fatal: 'plan' as const }];
-  });
-}
-
 export const RULES: Rule[] = [
   ownerAndParentGraphHasNoCycle,
   ownersAreUserNamespaces,
@@ -194,7 +176,6 @@ export const RULES: Rule[] = [
   timeOffsetsInRange,
   ipcSysctlsAreKnownNumbers,
   createdNamespacesHaveTheirState,
-  nestedMapsHaveARootToWriteThem,
 ];
 
 /** Throws the first problem found: ImageError (exit 3) for bad content, PlanError (8) for the rest. */

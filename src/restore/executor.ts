@@ -193,6 +193,7 @@ export class Executor {
     for (const s of plan.processes) {
       const c = s.chain;
       if (!c) continue;
+      for (const t of NS_TYPES) if (c.createFirst[t] !== undefined) this.makerOf.set(c.createFirst[t]!, { node: s.n, link: t });
       for (const t of NS_TYPES) if (c.create[t] !== undefined) this.makerOf.set(c.create[t]!, { node: s.n, link: linkOf(c, s.passive, t) });
     }
   }
@@ -270,6 +271,8 @@ export class Executor {
       out.push('--');
     }
     if (c.joinPidForChildren !== null) out.push('nsenter', '--no-fork', '--preserve-credentials', `--pid=${await this.pathOf(c.joinPidForChildren)}`, '--');
+    const first = NS_TYPES.filter((t) => c.createFirst[t] !== undefined);
+    if (first.length) out.push('unshare', ...first.map((t) => `--${NSENTER_FLAG[t]}`), ...(c.forkFirst ? ['--fork'] : []), '--');
     const made = NS_TYPES.filter((t) => c.create[t] !== undefined);
     if (made.length || c.fork) {
       out.push('unshare');
@@ -426,6 +429,8 @@ export class Executor {
     if (!c) return;
     if (c.create.user !== undefined) await this.writeMaps(l, c.create.user);
     for (const t of NS_TYPES) {
+      const first = c.createFirst[t];
+      if (first !== undefined) this.held.set(first, openFd(`/proc/${l.pid}/ns/${t}`));
       const id = c.create[t];
       if (id !== undefined) this.held.set(id, openFd(`/proc/${l.pid}/ns/${linkOf(c, s.passive, t)}`));
     }
