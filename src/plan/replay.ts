@@ -285,6 +285,18 @@ export class ReplayBuilder {
     }
   }
 
+  /**
+   * The kernel lets the creator of a user namespace write its maps itself, without capabilities in
+   * the parent, when each map is one id — its own — (and setgroups is denied, for gid_map): what
+   * `unshare --map-root-user` does.
+   */
+  private canSelfMap(user: number, uid: number | null, gid: number | null): boolean {
+    const st = this.ns(user).state as StateOf<'user'>;
+    const parent = this.ns(user).parent!;
+    const own = (m: { outside: number; count: number }[], id: number | null, kind: 'uid' | 'gid') => m.length === 0 || (m.length === 1 && m[0]!.count === 1 && id !== null && this.toExec(parent, m[0]!.outside, kind) === id);
+    return own(st.uidMap, uid, 'uid') && own(st.gidMap, gid, 'gid') && (st.gidMap.length === 0 || st.setgroups === 'deny') && st.projidMap.length === 0;
+  }
+
   /** A capable agent in `user` other than `not`, to write maps of a namespace made there. */
   private writerIn(user: number, not: number): number | null {
     if (this.ids.get(user)?.inScope ?? true) return 0;
@@ -364,7 +376,7 @@ export class ReplayBuilder {
     if (r && r.extraForks) throw new PlanError(`${who} cannot be recreated: it would have to change its own pid namespace`);
     let mapsWriter: number | null = null;
     if (r?.chain.create.user !== undefined) {
-      mapsWriter = this.writerIn(start.user, -1);
+      mapsWriter = this.writerIn(start.user, -1) ?? (this.canSelfMap(r.chain.create.user, r.uid, r.gid) ? this.steps.length + 1 : null);
       if (mapsWriter === null) throw new PlanError(`${who} cannot be recreated: it makes user#${r.chain.create.user} in place, and no other process with capabilities in user#${start.user} is left to write its maps`);
     }
     const chain = r ? r.chain : null;

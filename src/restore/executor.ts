@@ -468,7 +468,8 @@ export class Executor {
         return;
       }
       const w = this.live.get(writer)!;
-      await w.done;
+      // A process writing its own maps (a self-map) is the one being made: it is not done yet.
+      if (writer !== l.step.n) await w.done;
       const code = await w.ch!.command('run', [...WRITE_FILES_ARGV, ...args]);
       if (code !== '0') throw new Error(w.ch!.reason(`exit ${code}`));
     } catch (err) {

@@ -1,7 +1,9 @@
 // Why: what the kernel will refuse halfway is refused before anything is made (exit 8, one line):
 // writes only global root may do, when the executor is not global root, and time offsets the
 // target host cannot take (the kernel refuses an offset below minus the clock's current value).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { IPC_SYSCTLS } from '../model/ipc.js';
 import type { Image, StateOf } from '../model/image.js';
 import { ReplayBuilder } from '../plan/replay.js';
 import type { Plan } from '../plan/schema.js';
@@ -21,7 +23,10 @@ export function preflight(plan: Plan, img: Image, clocks = readClocks()): void {
   for (const n of img.namespaces) {
     if (!created.has(n.id) || !n.state) continue;
     if (n.type === 'ipc' && !global && maps.toExec(n.owner!, 0, 'uid') === null) {
-      throw new PlanError(`ipc#${n.id}: its sysctls may be written only by global root (its owner user#${n.owner} maps no uid 0), and this restore does not run as global root`);
+      // A new ipc namespace starts with the kernel's defaults: only values that differ need a write.
+      const defaults = freshIpcDefaults();
+      const differ = Object.entries((n.state as StateOf<'ipc'>).sysctls).filter(([k, v]) => !k.endsWith('_next_id') && defaults.get(k) !== undefined && defaults.get(k) !== v);
+      if (differ.length) throw new PlanError(`ipc#${n.id}: ${differ.map(([k]) => k).join(', ')} may be written only by global root (its owner user#${n.owner} maps no uid 0), and this restore does not run as global root`);
     }
     if (n.type === 'time') {
       const t = n.state as StateOf<'time'>;
@@ -35,4 +40,16 @@ export function preflight(plan: Plan, img: Image, clocks = readClocks()): void {
 /** CLOCK_MONOTONIC (process.hrtime) and CLOCK_BOOTTIME (/proc/uptime), in seconds. */
 function readClocks(): { monotonic: number; boottime: number } {
   return { monotonic: Number(process.hrtime.bigint() / 1_000_000_000n), boottime: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) };
+}
+
+let defaults: Map<string, string> | undefined;
+
+/** The ipc sysctls of a new ipc namespace, read from one made for the purpose. */
+function freshIpcDefaults(): Map<string, string> {
+  if (defaults) return defaults;
+  const files = IPC_SYSCTLS.map((k) => `/proc/sys/${k.replace(/\./g, '/')}`);
+  const r = spawnSync('unshare', ['--ipc', '--', 'cat', ...files], { encoding: 'utf8' });
+  const lines = r.status === 0 ? r.stdout.trim().split('\n') : [];
+  defaults = new Map(lines.length === IPC_SYSCTLS.length ? IPC_SYSCTLS.map((k, i) => [k, lines[i]!.trim().replace(/\s+/g, ' ')]) : []);
+  return defaults;
 }
