@@ -89,7 +89,7 @@ await yargs(hideBin(process.argv))
       }),
   )
   .command(
-    'restore <dir> [command..]',
+    'restore [dir] [command..]',
     'carry out the plan: --hold the namespaces, or run a command inside them',
     (y) =>
       y
@@ -99,11 +99,17 @@ await yargs(hideBin(process.argv))
         .option('set', { type: 'number', describe: 'with a command: join this set of the plan' })
         .option('pid', { type: 'number', describe: 'with a command: join the set of this pid of the dumped tree' })
         .option('json', { type: 'boolean', default: false, describe: 'log every process made as a JSON line on stderr' })
+        .option('bind', { type: 'string', describe: 'bind every namespace of every set as DIR/<set>/<type> (removed at release)' })
+        .option('netns-prefix', { type: 'string', describe: 'also bind each restored network namespace as /run/netns/NAME-<set>' })
+        .option('no-bind', { type: 'boolean', default: false, describe: 'do not recreate the bind mounts that held namespaces in the dump' })
+        .option('unbind', { type: 'string', describe: 'remove the bind mounts a killed restore --bind DIR left, then exit' })
         .option('events-fd', { type: 'number', hidden: true, describe: 'write the JSON events to this fd (the library\'s supervisor channel)' })
         .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
     (argv) =>
       run(async () => {
-        const { restoreCommand } = await import('./restore-command.js');
+        const { restoreCommand, unbindCommand } = await import('./restore-command.js');
+        if (argv.unbind !== undefined) return unbindCommand(String(argv.unbind));
+        if (argv.dir === undefined) throw new UsageError('restore needs an image directory (or --unbind DIR)');
         const command = [...((argv.command as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
         const int = (v: unknown, name: string) => {
           if (v === undefined) return undefined;
@@ -119,6 +125,9 @@ await yargs(hideBin(process.argv))
           set: int(argv.set, 'set'),
           pid: int(argv.pid, 'pid'),
           eventsFd: int(argv['events-fd'], 'events-fd'),
+          noBind: argv['no-bind'],
+          bind: argv.bind,
+          netnsPrefix: argv['netns-prefix'],
         });
       }),
   )

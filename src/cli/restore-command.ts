@@ -7,6 +7,7 @@ import { buildPlan } from '../plan/build.js';
 import { validateForPlan } from '../plan/validate.js';
 import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
 import { preflight } from '../restore/preflight.js';
+import { unbindDir } from '../restore/binds.js';
 import { targetOf } from './plan-command.js';
 import { UsageError } from './exit-codes.js';
 
@@ -19,9 +20,20 @@ export interface RestoreCommandOptions {
   set?: number | undefined;
   pid?: number | undefined;
   eventsFd?: number | undefined;
+  noBind?: boolean | undefined;
+  bind?: string | undefined;
+  netnsPrefix?: string | undefined;
+}
+
+/** `nsdump restore --unbind DIR`: remove what a killed `restore --bind DIR` left mounted. */
+export function unbindCommand(dir: string): number {
+  const n = unbindDir(dir);
+  process.stderr.write(`nsdump: unmounted ${n} mount${n === 1 ? '' : 's'} at or below ${dir}\n`);
+  return 0;
 }
 
 export async function restoreCommand(opts: RestoreCommandOptions): Promise<number> {
+  if (opts.netnsPrefix !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.netnsPrefix)) throw new UsageError(`--netns-prefix ${opts.netnsPrefix}: letters, digits, '.', '_' and '-' only`);
   if (opts.hold && opts.command.length) throw new UsageError('--hold and a command exclude each other');
   if (!opts.hold && !opts.command.length) throw new UsageError('say --hold, or give a command after --');
   if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
@@ -46,7 +58,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
     else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${e.summary}\n`);
   };
-  const exec = new Executor(plan, img, { onEvent });
+  const exec = new Executor(plan, img, { onEvent, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix });
   // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
   let signalled: NodeJS.Signals | undefined;
   let wake: () => void = () => undefined;

@@ -218,7 +218,28 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
   return out;
 }
 
+/**
+ * What the sh export cannot express, as one line for exit 8: it places one process per set with
+ * nsenter, so it cannot give a process *_for_children other than its own (an unshare --fork
+ * waiter), and util-linux 2.38 nsenter switches to uid 0 in a user namespace, which fails where
+ * uid 0 is unmapped. `nsdump restore` does both.
+ */
+export function shCannotExpress(plan: Plan, img: Image): string | null {
+  for (const p of [...img.processes.map((x) => ({ pid: x.pid, r: x.namespaces })), ...img.threads.map((x) => ({ pid: x.tid, r: x.namespaces }))]) {
+    if (p.r.pid_for_children !== null && p.r.pid_for_children !== p.r.pid) return `process ${p.pid} has pid_for_children#${p.r.pid_for_children} besides its pid#${p.r.pid} (an unshare --fork waiter)`;
+    if (p.r.time_for_children !== null && p.r.time_for_children !== p.r.time) return `process ${p.pid} has time_for_children#${p.r.time_for_children} besides its time#${p.r.time}`;
+  }
+  for (const s of plan.steps) {
+    if (s.op !== 'create' || s.type !== 'user' || !s.user) continue;
+    const maps0 = (m: { inside: number }[]) => m.some((l) => l.inside === 0);
+    if (!maps0(s.user.uidMap) || !maps0(s.user.gidMap)) return `user#${s.creates[0]} maps no uid/gid 0, where nsenter would switch to 0`;
+  }
+  return null;
+}
+
 export function renderSh(plan: Plan, img: Image, dir: string): string {
+  const cannot = shCannotExpress(plan, img);
+  if (cannot) throw new PlanError(`--format sh cannot recreate this image: ${cannot}; nsdump restore can`);
   const created = new Set(plan.steps.flatMap((s) => (s.op === 'create' ? s.creates : [])));
   const spawns = plan.steps.filter((s): s is Extract<Step, { op: 'spawn' }> => s.op === 'spawn');
   const lines: string[] = [

@@ -18,6 +18,7 @@ import { ReplayBuilder } from '../plan/replay.js';
 import type { Chain, Plan, ProcessStep } from '../plan/schema.js';
 import { AGENT_ARGV, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
 import type { StateJob, StateResult } from './state-writer.js';
+import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
 
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
@@ -36,6 +37,8 @@ export interface SetInfo {
   pids: number[];
   /** /proc/PID/ns/TYPE of the placeholder, by type. */
   ns: Record<NsType, string>;
+  /** With --bind DIR: DIR/<set>/<type>; with --netns-prefix: also /run/netns/NAME-<set>. */
+  bound?: Record<string, string>;
 }
 
 const NSENTER_FLAG: Record<NsType, string> = { user: 'user', pid: 'pid', mnt: 'mount', net: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', time: 'time' };
@@ -161,6 +164,12 @@ interface Live {
 
 export interface ExecuteOptions {
   onEvent?: (e: RestoreEvent) => void;
+  /** Do not recreate the bind mounts that held namespaces in the dump. */
+  noBind?: boolean;
+  /** Bind every namespace of every set as DIR/<set>/<type>. */
+  bindDir?: string;
+  /** Also bind each restored network namespace as /run/netns/NAME-<set>, for ip netns exec. */
+  netnsPrefix?: string;
 }
 
 export class Executor {
@@ -178,6 +187,8 @@ export class Executor {
   private readonly replay: ReplayBuilder;
   private readonly onChild = () => this.reapAdopted();
   private fifoCount = 0;
+  private readonly binds: Bound[] = [];
+  private readonly bound = new Map<number, Record<string, string>>();
 
   constructor(
     private readonly plan: Plan,
@@ -232,12 +243,13 @@ export class Executor {
       );
       await this.endStubs();
       await this.writeState();
+      this.makeBinds();
     } catch {
       const f = this.failure ?? { n: 0, reason: 'unknown' };
       const s = this.plan.processes[f.n - 1];
       this.emit({ event: 'failed', n: f.n, summary: s?.summary ?? '', reason: f.reason });
       await this.release(`step failed`);
-      throw new RestoreError(`process ${f.n} (${s?.summary ?? 'setup'}): ${f.reason}`);
+      throw new RestoreError(s ? `process ${f.n} (${s.summary}): ${f.reason}` : f.reason);
     }
     const ready = { event: 'ready' as const, root: process.pid, rootSet: this.plan.rootSet, sets: this.sets(), held: this.heldPaths() };
     this.emit(ready);
@@ -535,6 +547,52 @@ export class Executor {
     return new Error(reason);
   }
 
+  /** Bind-mount holders of the dump at their paths, then --bind DIR and --netns-prefix. */
+  private makeBinds(): void {
+    const procs = new Map(this.img.processes.map((p) => [p.pid, p]));
+    const fdPath = (id: number) => `/proc/${process.pid}/fd/${this.held.get(id)}`;
+    try {
+      if (!this.opts.noBind) {
+        for (const n of this.img.namespaces) {
+          if (n.inScope || !this.held.has(n.id)) continue;
+          for (const h of n.holders) {
+            if (h.kind !== 'bind' || !h.path) continue;
+            const mnt = procs.get(h.pid)?.namespaces.mnt;
+            const there = mnt === undefined || mnt === null || this.ids.get(mnt)?.inScope ? null : mnt;
+            // In our own mount namespace the source is our fd; inside a restored one, reached through our /proc.
+            this.binds.push(there === null ? bindHere(`/proc/self/fd/${this.held.get(n.id)}`, h.path) : bindThere(fdPath(there), fdPath(n.id), h.path));
+          }
+        }
+      }
+      if (this.opts.bindDir || this.opts.netnsPrefix) {
+        if (this.opts.bindDir) this.binds.push(prepareBindDir(this.opts.bindDir));
+        for (const [set, info] of Object.entries(this.sets())) {
+          const out: Record<string, string> = {};
+          const spawnStep = this.plan.steps.find((x) => x.op === 'spawn' && x.set === Number(set));
+          for (const t of NS_TYPES) {
+            // Only what the restore made: the executor's own are the host's (and its own mount
+            // namespace cannot be bound inside itself: EINVAL).
+            if (spawnStep?.op !== 'spawn' || this.ids.get(spawnStep.namespaces[t])?.inScope !== false) continue;
+            if (this.opts.bindDir) {
+              const path = bindPathOf(this.opts.bindDir, Number(set), t);
+              this.binds.push(bindHere(info.ns[t], path));
+              out[t] = path;
+            }
+          }
+          const net = this.plan.steps.find((x) => x.op === 'spawn' && x.set === Number(set));
+          if (this.opts.netnsPrefix && net?.op === 'spawn' && this.ids.get(net.namespaces.net)?.inScope === false) {
+            const path = `/run/netns/${this.opts.netnsPrefix}-${set}`;
+            this.binds.push(bindHere(info.ns.net, path));
+            out.netns = path;
+          }
+          this.bound.set(Number(set), out);
+        }
+      }
+    } catch (err) {
+      throw this.fail(0, `bind mounts: ${(err as Error).message}`);
+    }
+  }
+
   private sets(): Record<string, SetInfo> {
     const out: Record<string, SetInfo> = {};
     for (const st of this.plan.steps) {
@@ -545,6 +603,7 @@ export class Executor {
         pid,
         pids: st.pids,
         ns: Object.fromEntries(NS_TYPES.map((t) => [t, `/proc/${pid}/ns/${t}`])) as Record<NsType, string>,
+        ...(this.bound.has(st.set) ? { bound: this.bound.get(st.set)! } : {}),
       };
     }
     return out;
@@ -604,6 +663,9 @@ export class Executor {
   }
 
   private async doRelease(reason: string): Promise<void> {
+    // Bind mounts first: one inside a restored mount namespace needs it still held.
+    for (const b of this.binds.reverse()) unbind(b);
+    this.binds.length = 0;
     for (const l of this.live.values()) l.ch?.closeInput();
     const pids = [...this.pids];
     for (const p of pids.reverse()) sendSignal(p, SIGKILL);
