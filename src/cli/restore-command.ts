@@ -4,7 +4,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { readImage } from '../image/read.js';
 import { buildPlan } from '../plan/build.js';
-import { validateForPlan } from '../plan/validate.js';
+import { PlanError, validateForPlan } from '../plan/validate.js';
 import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
 import { preflight } from '../restore/preflight.js';
 import { unbindDir } from '../restore/binds.js';
@@ -40,6 +40,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   const img = readImage(opts.dir);
   validateForPlan(opts.dir, img);
   const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }));
+  if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
   let set = plan.rootSet;
   if (opts.set !== undefined) {
     if (!plan.steps.some((s) => s.op === 'spawn' && s.set === opts.set)) throw new UsageError(`--set ${opts.set}: the plan has sets 1 to ${plan.steps.filter((s) => s.op === 'spawn').length}`);

@@ -5,6 +5,7 @@ import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
 import { NS_TYPES, type NsType } from '../model/species.js';
 import { PLAN_VERSION, type Plan, type Step } from './schema.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
+import { PlanError } from './validate.js';
 
 export interface Target {
   /** "X.Y" of the kernel the plan is for. */
@@ -141,17 +142,26 @@ export function buildPlan(img: Image, target: Target): Plan {
       });
     }
   }
-  const replay = buildReplay(
-    img,
-    new Map([...sets].map(([k, s]) => [k, s.n])),
-    new Map([...sets].map(([k, s]) => [k, s.pids])),
-  );
+  // What restore cannot do is said, not thrown: the steps above still serve orchestration scripts.
+  let processes: Plan['processes'] = [];
+  let cannotRestore: string | null = null;
+  try {
+    processes = buildReplay(
+      img,
+      new Map([...sets].map(([k, s]) => [k, s.n])),
+      new Map([...sets].map(([k, s]) => [k, s.pids])),
+    ).processes;
+  } catch (err) {
+    if (!(err instanceof PlanError)) throw err;
+    cannotRestore = err.message;
+  }
   return {
     version: PLAN_VERSION,
     target,
     reuse: img.namespaces.filter((n) => n.inScope).map((n) => n.id),
     rootSet,
     steps: steps.map((s, i) => ({ ...s, n: i + 1 }) as Step),
-    processes: replay.processes,
+    processes,
+    cannotRestore,
   };
 }

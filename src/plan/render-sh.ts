@@ -229,6 +229,10 @@ export function shCannotExpress(plan: Plan, img: Image): string | null {
     if (p.r.pid_for_children !== null && p.r.pid_for_children !== p.r.pid) return `process ${p.pid} has pid_for_children#${p.r.pid_for_children} besides its pid#${p.r.pid} (an unshare --fork waiter)`;
     if (p.r.time_for_children !== null && p.r.time_for_children !== p.r.time) return `process ${p.pid} has time_for_children#${p.r.time_for_children} besides its time#${p.r.time}`;
   }
+  for (const n of img.namespaces) {
+    const b = n.inScope ? undefined : n.holders.find((h) => h.kind === 'bind');
+    if (b) return `${n.type}#${n.id} is held by a bind mount at ${JSON.stringify(b.path)}, which a sh plan does not recreate`;
+  }
   for (const s of plan.steps) {
     if (s.op !== 'create' || s.type !== 'user' || !s.user) continue;
     const maps0 = (m: { inside: number }[]) => m.some((l) => l.inside === 0);

@@ -333,10 +333,14 @@ export class ReplayBuilder {
       const parentUser = this.ns(target.user).parent!;
       if (parentUser !== this.forkOf(by).user) by = this.proc(this.agentIn(parentUser));
     }
+    // What the user namespace the chain starts in owns, the chain's first unshare makes itself.
+    const startUser = this.forkOf(by).user;
+    const makesUser = !this.made.has(target.user);
     for (const l of NS_LINKS) {
       const id = target[l];
       if (id < 0 || this.made.has(id) || this.ns(id).type === 'user' || this.ns(id).type === 'pid') continue;
-      if (this.ownerOf(id) !== target.user) this.makeByStub(id);
+      const owner = this.ownerOf(id);
+      if (owner !== target.user && !(makesUser && owner === startUser && this.ns(id).type !== 'time')) this.makeByStub(id);
     }
     let r = this.plan(this.forkOf(by), target, by);
     if (typeof r === 'string' && by.n !== 0) {

@@ -152,5 +152,7 @@ export const Plan = z.object({
   steps: z.array(Step),
   /** How `nsdump restore` makes it: the processes, in the order they are made. */
   processes: z.array(ProcessStep),
+  /** Why `nsdump restore` cannot carry this plan out (then `processes` is empty), or null. */
+  cannotRestore: z.string().nullable(),
 });
 export type Plan = z.infer<typeof Plan>;
