@@ -13,11 +13,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function nsdump(args: string[], opts: { prefix?: string[]; timeout?: number } = {}): CliResult {
+/** `node CLI ARGS`, after `prefix` if given; `node`, `cli` and `cwd` run another copy (see other-uid.ts). */
+export function nsdump(args: string[], opts: { prefix?: string[]; timeout?: number; node?: string; cli?: string; cwd?: string } = {}): CliResult {
   const cmd = opts.prefix ?? [];
-  const r = spawnSync(cmd[0] ?? process.execPath, [...cmd.slice(1), ...(cmd.length ? [process.execPath] : []), CLI, ...args], {
+  const node = opts.node ?? process.execPath;
+  const r = spawnSync(cmd[0] ?? node, [...cmd.slice(1), ...(cmd.length ? [node] : []), opts.cli ?? CLI, ...args], {
     encoding: 'utf8',
     timeout: opts.timeout ?? 60_000,
+    cwd: opts.cwd,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
