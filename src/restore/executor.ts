@@ -45,6 +45,18 @@ const NSENTER_FLAG: Record<NsType, string> = { user: 'user', pid: 'pid', mnt: 'm
 /** nsenter joins in this order anyway (user last for a privileged caller); kept for readable argv. */
 const JOIN_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
 const SIGKILL = 9;
+/**
+ * Every process a restore makes carries this in its environment (value: the executor's pid), so
+ * that a person, or a test, can list them all, wherever they were re-parented. The user's command
+ * does not get it.
+ */
+export const RESTORE_TAG = 'NSDUMP_RESTORE';
+const taggedEnv = () => ({ ...process.env, [RESTORE_TAG]: String(process.pid) });
+const untaggedEnv = () => {
+  const e = { ...process.env };
+  delete e[RESTORE_TAG];
+  return e;
+};
 
 /** Lines from an agent's reply channel, and its stderr kept for the reason of a failure. */
 class Channel {
@@ -322,7 +334,7 @@ export class Executor {
 
   /** Spawn a chain from the executor itself, with socket pairs as its fds 3 (in), 4 (out) and 2. */
   private spawnHere(argv: string[]): { ch: Channel; child: ChildProcess } {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: taggedEnv() });
     child.on('error', () => undefined);
     if (child.pid) {
       this.spawned.add(child.pid);
@@ -525,7 +537,7 @@ export class Executor {
     }
     if (!job.uts.length && !job.ipc.length) return;
     const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
-    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: taggedEnv() });
     this.spawned.add(child.pid!);
     let out = '';
     let err = '';
@@ -625,7 +637,7 @@ export class Executor {
     const args = ['--preserve-credentials'];
     if (pidfd) args.push('--target', String(info.pid), ...types.map((t) => `--${NSENTER_FLAG[t]}`));
     else args.push(...JOIN_ORDER.filter((t) => types.includes(t)).map((t) => `--${NSENTER_FLAG[t]}=${info.ns[t]}`));
-    const child = spawn('nsenter', [...args, '--', ...ATTACH_ARGV, ...command], { stdio: ['inherit', 'inherit', 'pipe', 'pipe', 2] });
+    const child = spawn('nsenter', [...args, '--', ...ATTACH_ARGV, ...command], { stdio: ['inherit', 'inherit', 'pipe', 'pipe', 2], env: untaggedEnv() });
     this.spawned.add(child.pid!);
     if (child.pid) onStart?.(child.pid);
     let err = '';
@@ -709,7 +721,7 @@ function readText(path: string): string {
 /** A short-lived helper run from the executor: exit code and last stderr line. */
 function runHere(argv: string[]): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: taggedEnv() });
     let err = '';
     c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     c.on('error', (e) => resolve({ code: 127, err: e.message }));

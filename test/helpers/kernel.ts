@@ -83,3 +83,45 @@ export function sessionMembers(sid: number): { pid: number; comm: string }[] {
   }
   return out.sort((a, b) => a.pid - b.pid);
 }
+
+/**
+ * Processes a restore made: each carries NSDUMP_RESTORE=<executor pid> in its environment, also
+ * after it was re-parented. Zombies are listed too (their environment is gone: found as children
+ * of the tagged processes and of the executor).
+ */
+export function restoreMembers(executor: number): { pid: number; state: string; comm: string }[] {
+  const tag = `NSDUMP_RESTORE=${executor}\0`;
+  const out: { pid: number; state: string; comm: string }[] = [];
+  const parents = new Set<number>([executor]);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(tag)) continue;
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      out.push({ pid: Number(d), state: stat.slice(close + 2, close + 3), comm: stat.slice(stat.indexOf('(') + 1, close) });
+      parents.add(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const p of parents) {
+    let kids: string[] = [];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      continue;
+    }
+    for (const k of kids) {
+      try {
+        const stat = readFileSync(`/proc/${k}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const state = stat.slice(close + 2, close + 3);
+        if (state === 'Z' && !out.some((o) => o.pid === Number(k))) out.push({ pid: Number(k), state, comm: stat.slice(stat.indexOf('(') + 1, close) });
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
