@@ -54,7 +54,8 @@ async function restoreGone(pid: number): Promise<boolean> {
 async function hold(t: import('ava').ExecutionContext, dir: string, extra: string[] = [], prefix: string[] = []): Promise<Held> {
   const argv = [...prefix, process.execPath, CLI, 'restore', dir, '--hold', ...extra];
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  // 'close', not 'exit': only then has all of stderr (the reason of a failure) been read.
+  const exited = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const stop = async () => {

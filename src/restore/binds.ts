@@ -45,20 +45,27 @@ export function bindHere(source: string, path: string): Bound {
 /**
  * Bind inside another mount namespace: a helper enters it (nsenter --mount) and runs util-linux
  * mount with argument arrays; the source is reached through the executor's /proc, which a new
- * mount namespace shares.
+ * mount namespace shares. A restored mount namespace starts as a copy of ours, on the same
+ * filesystems: a mount point made there would appear on the host (and clash with another restore
+ * of the same image). So the directory gets a tmpfs of that namespace's own first; mount tables
+ * are not restored anyway, and it goes with the namespace.
  */
 export function bindThere(mntns: string, source: string, path: string): Bound {
-  const script = 'if [ -e "$2" ]; then echo "$2: exists already; a bind mount there would hide it" >&2; exit 3; fi; : > "$2" && mount --bind "$1" "$2"';
+  const script = [
+    'src=$1; dst=$2; d=$(dirname "$dst")',
+    'if [ "$d" = / ] || [ ! -d "$d" ]; then echo "$dst: its directory is / or missing in the restored mount namespace" >&2; exit 3; fi',
+    'grep -q " $d [^ ]* [^ ]*.* - tmpfs nsdump-holders " /proc/self/mountinfo || mount -t tmpfs -o mode=0755 nsdump-holders "$d" || exit 4',
+    'if [ -e "$dst" ]; then echo "$dst: exists already; a bind mount there would hide it" >&2; exit 3; fi',
+    ': > "$dst" && mount --bind "$src" "$dst"',
+  ].join('; ');
   const r = spawnSync('nsenter', [`--mount=${mntns}`, '--', 'sh', '-c', script, 'nsdump-bind', source, path], { encoding: 'utf8' });
-  if (r.status !== 0) throw new RestoreError(`${path} (in ${mntns}): ${r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`}`);
-  return { path, mntns, made: [path] };
+  if (r.status !== 0) throw new RestoreError(`${path} (in a restored mount namespace): ${r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`}`);
+  return { path, mntns, made: [] };
 }
 
 export function unbind(b: Bound): void {
-  if (b.mntns) {
-    spawnSync('nsenter', [`--mount=${b.mntns}`, '--', 'sh', '-c', 'umount -l "$1"; rm -f "$1"', 'nsdump-unbind', b.path]);
-    return;
-  }
+  // Inside a restored mount namespace everything goes with the namespace.
+  if (b.mntns) return;
   try {
     unmount(b.path);
   } catch {
