@@ -43,12 +43,22 @@ for (const name of TOPOLOGIES) {
   });
 }
 
-const EXECUTED = ['three-levels', 'uts-owned-by-ancestor', 'user-multirange', 'time-nested', 'ipc-nested', 'mixed-children', 'holders'];
-for (const name of EXECUTED) {
-  test(`the sh plan for ${name}, run for real, recreates the dumped namespaces`, async (t) => {
+// The sh export runs the plan with nsenter, one process per set: it must either round-trip or
+// refuse, with exit 8 and one line, what it cannot express (waiters' *_for_children, uid 0
+// unmapped, bind-mount holders). Some of the corpus it can do; those are run for real.
+const EXPORTED = ['three-levels', 'uts-owned-by-ancestor', 'user-multirange', 'time-nested', 'ipc-nested', 'mixed-children', 'holders', 'map-user-1000', 'bwrap-shape'];
+const SH_CAN = ['uts-owned-by-ancestor', 'user-multirange', 'time-nested', 'ipc-nested', 'mixed-children'];
+for (const name of EXPORTED) {
+  test(`the sh plan for ${name}: run for real it recreates the dumped namespaces, or it is refused in one line`, async (t) => {
     const topo = await startTopology(t, name);
     const { dir } = dumpToJson(t, topo.pid);
     const sh = nsdump(['plan', dir, '--format', 'sh']);
+    if (!SH_CAN.includes(name)) {
+      t.is(sh.code, 8, sh.stderr);
+      t.is(sh.stdout, '');
+      t.regex(sh.stderr, /^nsdump: --format sh cannot recreate this image: .+; nsdump restore can\n$/);
+      return;
+    }
     t.is(sh.code, 0, sh.stderr);
     const run = await runShPlan(t, sh.stdout);
     const restored = dumpToJson(t, run.root);
@@ -63,9 +73,10 @@ for (const name of EXECUTED) {
 }
 
 test('the sh plan without pidfd, and `-- command` runs in the dumped root\'s namespaces', async (t) => {
-  const topo = await startTopology(t, 'three-levels');
+  const topo = await startTopology(t, 'uts-owned-by-ancestor');
   const { dir, img } = dumpToJson(t, topo.pid);
   const sh = nsdump(['plan', dir, '--format', 'sh', '--no-pidfd']);
+  t.is(sh.code, 0, sh.stderr);
   const file = join(tempDir(t), 'plan.sh');
   (await import('node:fs')).writeFileSync(file, sh.stdout);
   const r = spawnSync('sh', [file, '--', 'sh', '-c', 'cat /proc/sys/kernel/hostname; exit 5'], { encoding: 'utf8', timeout: 60_000 });
