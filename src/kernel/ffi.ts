@@ -120,9 +120,9 @@ export function openAt(dirfd: number, name: string, flags = O_RDONLY | O_CLOEXEC
 }
 
 /**
- * Whole procfs file under a directory fd. procfs files are seq_file or proc_sys backed: a read
- * fills the buffer until the end of the file, so a short read IS the end and saves a second call
- * (a dump reads thousands of these; the kernel's per-call cost is what a dump spends its time on).
+ * Whole procfs file under a directory fd. Read until read(2) returns 0: seq_file files (children,
+ * mountinfo, …) hand out at most one buffer of whole records per call, so a short read is NOT the
+ * end (a children list of 1,430 pids stopped at 4,096 bytes when it was taken to be).
  */
 export function readFileAt(dirfd: number, name: string, what?: string): string {
   const fd = openAt(dirfd, name, O_RDONLY | O_CLOEXEC, what);
@@ -130,8 +130,8 @@ export function readFileAt(dirfd: number, name: string, what?: string): string {
     let out = '';
     for (;;) {
       const n = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name);
+      if (n === 0) return out;
       out += readBuf.toString('utf8', 0, n);
-      if (n < readBuf.length) return out;
     }
   } finally {
     c.close(fd);
