@@ -97,7 +97,7 @@ export const Holder = z.object({
 });
 export type Holder = z.infer<typeof Holder>;
 
-export const Namespace = z.object({
+const NamespaceFields = z.object({
   id: imageId,
   type: NsTypeSchema,
   inode: u32,
@@ -114,9 +114,22 @@ export const Namespace = z.object({
   inScope: z.boolean(),
   initial: z.boolean(),
   holders: z.array(Holder),
-  state: NsState.nullable(),
+  state: z.unknown(),
   /** Why state is null or incomplete. */
   stateNote: z.string(),
+});
+/**
+ * A namespace; its state is checked against the schema of its own type (a plain union would try
+ * all eight and build an issue for every miss: most of the time spent reading a large image).
+ */
+export const Namespace = NamespaceFields.transform((n, ctx) => {
+  if (n.state === null || n.state === undefined) return { ...n, state: null as z.infer<typeof NsState> | null };
+  const r = STATE_SCHEMAS[n.type].safeParse(n.state);
+  if (!r.success) {
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['state', ...issue.path] } as z.IssueData);
+    return z.NEVER;
+  }
+  return { ...n, state: r.data as z.infer<typeof NsState> | null };
 });
 export type Namespace = z.infer<typeof Namespace>;
 

@@ -231,6 +231,8 @@ export class Executor {
   async make(): Promise<Extract<RestoreEvent, { event: 'ready' }>> {
     becomeSubreaper();
     raiseNofileLimit();
+    // The state writer is a Node process: started now, it loads while the namespaces are made.
+    this.stateWriter = this.startStateWriter();
     process.on('SIGCHLD', this.onChild);
     for (const s of this.plan.processes) {
       const d = deferred<void>();
@@ -517,6 +519,22 @@ export class Executor {
     }
   }
 
+  private stateWriter: { child: ChildProcess; result: Promise<{ out: string; err: string }> } | undefined;
+
+  private startStateWriter(): { child: ChildProcess; result: Promise<{ out: string; err: string }> } {
+    const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
+    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: taggedEnv() });
+    this.spawned.add(child.pid!);
+    this.pids.add(child.pid!);
+    let out = '';
+    let err = '';
+    child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdin!.on('error', () => undefined);
+    const result = new Promise<{ out: string; err: string }>((r) => child.once('close', () => r({ out, err })));
+    return { child, result };
+  }
+
   /** Hostnames and ipc sysctls, set from inside by one helper process. */
   private async writeState(): Promise<void> {
     const job: StateJob = { pid: process.pid, uts: [], ipc: [] };
@@ -535,16 +553,9 @@ export class Executor {
         job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls: orderedSysctls((n.state as StateOf<'ipc'>).sysctls) });
       }
     }
-    if (!job.uts.length && !job.ipc.length) return;
-    const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
-    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: taggedEnv() });
-    this.spawned.add(child.pid!);
-    let out = '';
-    let err = '';
-    child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdin!.end(JSON.stringify(job));
-    await new Promise((r) => child.once('close', r));
+    const w = this.stateWriter!;
+    w.child.stdin!.end(JSON.stringify(job));
+    const { out, err } = await w.result;
     let res: StateResult;
     try {
       res = JSON.parse(out) as StateResult;
