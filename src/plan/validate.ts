@@ -22,11 +22,42 @@ const MAX_NAME_BYTES = 64;
 const byId = (img: Image) => new Map(img.namespaces.map((n) => [n.id, n]));
 const created = (n: Namespace) => !n.inScope;
 
-function depth(img: Image, n: Namespace): number {
+/**
+ * Nesting depth (parent links walked) of every user and pid namespace, memoized: one pass over
+ * the image, not a map and a walk per namespace (which was quadratic in a 10,000-namespace image).
+ */
+function depths(img: Image): Map<number, number> {
   const ids = byId(img);
-  let d = 0;
-  for (let p = n.parent; p !== null; p = ids.get(p)?.parent ?? null) d++;
-  return d;
+  const memo = new Map<number, number>();
+  for (const n of img.namespaces) {
+    if (n.type !== 'user' && n.type !== 'pid') continue;
+    // Walk up to something known, iteratively (a hostile image may be deep); a cycle is its own rule's.
+    const chain: Namespace[] = [];
+    const seen = new Set<number>();
+    let top: number;
+    for (let cur: Namespace = n; ; ) {
+      const known = memo.get(cur.id);
+      if (known !== undefined) {
+        top = known + 1;
+        break;
+      }
+      chain.push(cur);
+      seen.add(cur.id);
+      const parent = cur.parent === null ? undefined : ids.get(cur.parent);
+      if (cur.parent === null) {
+        top = 0;
+        break;
+      }
+      if (!parent || seen.has(parent.id)) {
+        top = 1;
+        break;
+      }
+      cur = parent;
+    }
+    // `top` is the depth of the last namespace in the chain; each one below is one deeper.
+    for (let i = chain.length - 1; i >= 0; i--) memo.set(chain[i]!.id, top + (chain.length - 1 - i));
+  }
+  return memo;
 }
 
 export function ownerAndParentGraphHasNoCycle(img: Image): Problem[] {
@@ -87,15 +118,17 @@ export function ownersAreUserNamespaces(img: Image): Problem[] {
 }
 
 export function userNestingWithinKernelLimit(img: Image): Problem[] {
+  const d = depths(img);
   return img.namespaces
-    .filter((n) => n.type === 'user' && depth(img, n) > MAX_USER_LEVEL)
-    .map((n) => ({ entry: n, what: `user namespace nested ${depth(img, n)} deep; the kernel allows ${MAX_USER_LEVEL}` }));
+    .filter((n) => n.type === 'user' && d.get(n.id)! > MAX_USER_LEVEL)
+    .map((n) => ({ entry: n, what: `user namespace nested ${d.get(n.id)} deep; the kernel allows ${MAX_USER_LEVEL}` }));
 }
 
 export function pidNestingWithinKernelLimit(img: Image): Problem[] {
+  const d = depths(img);
   return img.namespaces
-    .filter((n) => n.type === 'pid' && depth(img, n) > MAX_PID_LEVEL)
-    .map((n) => ({ entry: n, what: `pid namespace nested ${depth(img, n)} deep; the kernel allows ${MAX_PID_LEVEL}` }));
+    .filter((n) => n.type === 'pid' && d.get(n.id)! > MAX_PID_LEVEL)
+    .map((n) => ({ entry: n, what: `pid namespace nested ${d.get(n.id)} deep; the kernel allows ${MAX_PID_LEVEL}` }));
 }
 
 function mapProblems(label: string, map: IdMapLine[]): string[] {

@@ -36,7 +36,8 @@ export function bindHere(source: string, path: string): Bound {
   try {
     bindMount(source, path);
   } catch (err) {
-    removeMade(made);
+    // Only the file: the set's directory may already hold the other types' binds.
+    removeMade(made.filter((p) => p === path));
     throw err;
   }
   return { path, mntns: null, made };
