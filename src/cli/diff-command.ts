@@ -1,15 +1,26 @@
-// Why: `nsdump diff`: are two images the same namespaces, modulo kernel ids and pids?
-import { compareImages } from '../diff/compare.js';
+// Why: `nsdump diff`: are two images the same namespaces, modulo kernel ids and pids? Three
+// answers (equivalent, different, undecided when the search hit its time bound), three exit codes.
+import { diffImages, undecidedReason } from '../diff/compare.js';
 import { readImage } from '../image/read.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, UsageError } from './exit-codes.js';
 
-export async function diffCommand(opts: { a: string; b: string; json: boolean }): Promise<number> {
+/** `--timeout SECONDS` → milliseconds; a positive number of seconds, else a usage error. */
+export function parseTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const s = String(value).trim();
+  const seconds = Number(s);
+  if (s === '' || !Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout ${JSON.stringify(String(value))}: not a positive number of seconds`);
+  return seconds * 1000;
+}
+
+export async function diffCommand(opts: { a: string; b: string; json: boolean; timeoutMs?: number }): Promise<number> {
   const a = readImage(opts.a);
   const b = readImage(opts.b);
-  const differences = compareImages(a, b);
-  const equivalent = differences.length === 0;
-  if (opts.json) process.stdout.write(`${JSON.stringify({ equivalent, differences }, null, 2)}\n`);
-  else if (equivalent) process.stdout.write(`equivalent: ${a.namespaces.filter((n) => !n.inScope).length} namespaces besides the dumpers' own, the same namespace sets in use\n`);
-  else process.stdout.write(differences.map((d) => `${d.message}\n`).join(''));
-  return equivalent ? EXIT.OK : EXIT.DIFFERENT;
+  const r = diffImages(a, b, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+  const equivalent = r.verdict === 'undecided' ? null : r.verdict === 'equivalent';
+  if (opts.json) process.stdout.write(`${JSON.stringify({ equivalent, undecided: r.verdict === 'undecided', differences: r.differences }, null, 2)}\n`);
+  else if (r.verdict === 'equivalent') process.stdout.write(`equivalent: ${r.namespaces} namespaces besides the dumpers' own, the same ${r.sets} namespace sets in use\n`);
+  else process.stdout.write(r.differences.map((d) => `${d.message}\n`).join(''));
+  if (r.verdict === 'undecided') process.stderr.write(`nsdump diff: undecided: ${undecidedReason(r)}\n`);
+  return r.verdict === 'equivalent' ? EXIT.OK : r.verdict === 'different' ? EXIT.DIFFERENT : EXIT.DIFF_UNDECIDED;
 }

@@ -14,6 +14,8 @@ export const EXIT = {
   CANNOT_PLAN: 8,
   /** restore: a step failed (everything made was released). */
   RESTORE_FAILED: 9,
+  /** diff: the search for an isomorphism hit its time bound before deciding. */
+  DIFF_UNDECIDED: 10,
   INTERNAL: 70,
 } as const;
 

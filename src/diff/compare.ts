@@ -1,174 +1,201 @@
 // Why: two images describe the same namespaces when their graphs are isomorphic — same types,
-// same owner and parent edges, same restorable state — and the same namespace sets are in use,
-// whatever the kernel ids and pids. Namespaces are paired in two passes: first by a full signature
-// (type, state, and the owner's and parent's full signatures), then what is left by structure
-// alone, so a changed hostname reads as one change, not as a namespace gone and another come.
-import { createHash } from 'node:crypto';
-import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
-import { NS_TYPES } from '../model/species.js';
+// owner and parent edges, restorable state and bind mounts, and the same namespace sets in use —
+// whatever the kernel ids and pids. Pairing namespaces by look-alike signatures gets this wrong
+// for identical groups (and can call different images equal), so the verdict is a proof: colour
+// refinement, identical groups paired by their colours, and for the rest a search that either
+// finds an isomorphism (checked edge by edge), shows there is none, or runs out of time and says
+// so. Only the messages about what differs are best effort.
+import type { Image } from '../model/image.js';
+import { Budget, TimeBound } from './budget.js';
+import { certificate, components, pairByColour } from './components.js';
+import { LABELS, buildGraph, type Graph } from './graph.js';
+import { pairBestEffort, pairByPlace } from './match.js';
+import { Partition } from './partition.js';
+import { differences, type Difference } from './report.js';
+import { findIsomorphism } from './search.js';
+import { unite, type Union } from './union.js';
+
+export { restorableState } from './state.js';
+export { describe, type Difference, type Site } from './report.js';
+
+/** How long the search may take before the verdict is "undecided". */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface DiffOptions {
+  /** Milliseconds before giving up as undecided (default 5000). */
+  timeoutMs?: number;
+}
+
+export type Verdict = 'equivalent' | 'different' | 'undecided';
+
+export interface DiffResult {
+  verdict: Verdict;
+  /** What differs, when the verdict is "different"; empty otherwise. */
+  differences: Difference[];
+  /** Namespaces besides the dumper's own, and namespace sets in use, in the first image. */
+  namespaces: number;
+  sets: number;
+  /** Individualisations the search for the verdict tried. */
+  searchNodes: number;
+  timeoutMs: number;
+}
+
+/** Decide whether `a` and `b` are equivalent and, when they are not, say how they differ. */
+export function diffImages(a: Image, b: Image, opts: DiffOptions = {}): DiffResult {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const budget = new Budget(timeoutMs);
+  const g1 = buildGraph(a);
+  const g2 = buildGraph(b);
+  let searchNodes = 0;
+  const result = (verdict: Verdict, diffs: Difference[]): DiffResult => ({ verdict, differences: diffs, namespaces: g1.ns.length, sets: g1.sets.length, searchNodes, timeoutMs });
+  let d: Decision;
+  try {
+    d = decide(g1, g2, budget);
+  } catch (err) {
+    if (!(err instanceof TimeBound)) throw err;
+    searchNodes = budget.nodes;
+    return result('undecided', []);
+  }
+  // The messages search below shares the clock but not this count: it is the verdict's.
+  searchNodes = budget.nodes;
+  if (d.equivalent) return result('equivalent', []);
+  const diffs = differences(g1, g2, pairForMessages(g1, g2, d, budget));
+  // A pairing with nothing to say would be an isomorphism; kept so "different" always says something.
+  return result('different', diffs.length ? diffs : [{ kind: 'graph', message: 'the namespace graphs are not isomorphic, though no single namespace or set could be named' }]);
+}
 
 /**
- * The state a restore recreates (what `diff` compares). Not compared: the owner uid (the creator's
- * euid), levels (the graph already says them), cgroup roots, interfaces and mount tables (a
- * restore makes these namespaces empty, at the executor's cgroup).
+ * Differences from `a` to `b`; none means equivalent. An undecided comparison is one difference
+ * of kind 'undecided', so that no caller mistakes it for equivalence.
  */
-export function restorableState(n: Namespace): Record<string, unknown> | null {
-  const s = n.state;
-  if (!s) return null;
-  switch (n.type) {
-    case 'user': {
-      const u = s as StateOf<'user'>;
-      return { uidMap: u.uidMap, gidMap: u.gidMap, projidMap: u.projidMap, setgroups: u.setgroups };
-    }
-    case 'uts':
-    case 'time':
-      return s as Record<string, unknown>;
-    case 'ipc':
-      return { sysctls: Object.fromEntries(Object.entries((s as StateOf<'ipc'>).sysctls).sort(([a], [b]) => (a < b ? -1 : 1))) };
-    default:
-      return null;
+export function compareImages(a: Image, b: Image, opts: DiffOptions = {}): Difference[] {
+  const r = diffImages(a, b, opts);
+  if (r.verdict !== 'undecided') return r.differences;
+  return [{ kind: 'undecided', message: `undecided: ${undecidedReason(r)}` }];
+}
+
+/** "the search for an isomorphism hit its time bound (5 s, 812 search nodes)". */
+export function undecidedReason(r: DiffResult): string {
+  return `the search for an isomorphism hit its time bound (${r.timeoutMs / 1000} s, ${r.searchNodes} search nodes)`;
+}
+
+interface Decision {
+  equivalent: boolean;
+  /** Vertices of components paired as identical, first graph → second. */
+  pairs: Map<number, number>;
+  /** Vertices of the components left over. */
+  rest1: number[];
+  rest2: number[];
+}
+
+function decide(g1: Graph, g2: Graph, budget: Budget): Decision {
+  const range = (g: Graph) => Array.from({ length: g.size }, (_, v) => v);
+  const u = unite(g1, range(g1), g2, range(g2));
+  const p = new Partition(u, numbered([...g1.full, ...g2.full]), budget);
+  p.refine(false);
+  const colour1 = p.cellOf.slice(0, g1.size);
+  const colour2 = p.cellOf.slice(g1.size);
+  const { pairs, rest1, rest2, unmatched } = pairComponents(g1, g2, colour1, colour2);
+  const decision = (equivalent: boolean): Decision => ({ equivalent, pairs, rest1, rest2 });
+  // A colour with more vertices on one side, or a group without its twin: no isomorphism.
+  if (!p.balanced() || unmatched) return decision(false);
+  if (rest1.length || rest2.length) {
+    const su = unite(g1, rest1, g2, rest2);
+    const found = findIsomorphism(su, Int32Array.from(su.local, (v, i) => (i < su.n1 ? colour1[v]! : colour2[v]!)), { budget });
+    if (!found) return decision(false);
+    for (const [x, y] of found) pairs.set(su.local[x]!, su.local[y]!);
   }
+  if (!isIsomorphism(g1, g2, pairs)) throw new Error('diff: internal: the isomorphism found fails its edge-by-edge check');
+  return decision(true);
 }
 
-const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
-
-interface Side {
-  img: Image;
-  ids: Map<number, Namespace>;
-  /** Full signature: type, state, owner's and parent's full signatures. */
-  full: Map<number, string>;
-  /** Structure only: type, owner's and parent's structural signatures. */
-  shape: Map<number, string>;
+/** Colour names → small numbers, equal names equal numbers. */
+function numbered(names: string[]): Int32Array {
+  const ids = new Map<string, number>();
+  return Int32Array.from(names, (c) => {
+    let id = ids.get(c);
+    if (id === undefined) ids.set(c, (id = ids.size));
+    return id;
+  });
 }
 
-function side(img: Image): Side {
-  const ids = new Map(img.namespaces.map((n) => [n.id, n]));
-  const full = new Map<number, string>();
-  const shape = new Map<number, string>();
-  // Images list owners and parents first, so one pass in order sees every reference resolved.
-  for (const n of img.namespaces) {
-    const ref = (m: Map<number, string>, id: number | null) => (id === null ? '-' : m.get(id) ?? '?');
-    const owner = n.type === 'user' ? null : n.owner;
-    // The dumper's own namespaces stand for whatever the executor has: compared by type only.
-    if (n.inScope) {
-      full.set(n.id, `own:${n.type}`);
-      shape.set(n.id, `own:${n.type}`);
+/**
+ * Components whose vertices all have colours of their own pair off by certificate; `unmatched`
+ * when such a component has no twin on the other side (then the graphs differ). Components with
+ * a repeated colour are left to the search.
+ */
+function pairComponents(g1: Graph, g2: Graph, colour1: Int32Array, colour2: Int32Array) {
+  const c1 = (v: number) => colour1[v]!;
+  const c2 = (v: number) => colour2[v]!;
+  const twins = new Map<string, { list: number[][]; next: number }>();
+  const rest1: number[] = [];
+  const rest2: number[] = [];
+  for (const comp of components(g2)) {
+    const cert = certificate(g2, comp, c2);
+    if (cert === null) rest2.push(...comp);
+    else if (twins.has(cert)) twins.get(cert)!.list.push(comp);
+    else twins.set(cert, { list: [comp], next: 0 });
+  }
+  const pairs = new Map<number, number>();
+  let unmatched = false;
+  for (const comp of components(g1)) {
+    const cert = certificate(g1, comp, c1);
+    const t = cert === null ? undefined : twins.get(cert);
+    if (t && t.next < t.list.length) {
+      for (const [v, w] of pairByColour(comp, t.list[t.next++]!, c1, c2)) pairs.set(v, w);
       continue;
     }
-    shape.set(n.id, hash([n.type, ref(shape, owner), ref(shape, n.parent)]));
-    full.set(n.id, hash([n.type, restorableState(n), ref(full, owner), ref(full, n.parent)]));
+    rest1.push(...comp);
+    if (cert !== null) unmatched = true;
   }
-  return { img, ids, full, shape };
-}
-
-/** A readable name: "uts ns owned by a user ns at level 2 (hostname "a")". */
-export function describe(n: Namespace, ids: Map<number, Namespace>): string {
-  if (n.inScope) return `the dumper's own ${n.type} ns`;
-  let depth = 0;
-  for (let u = n.type === 'user' ? n : n.owner === null ? undefined : ids.get(n.owner); u && !u.inScope; u = u.parent === null ? undefined : ids.get(u.parent)) depth++;
-  const where = n.type === 'user' ? `user ns at level ${depth}` : `${n.type} ns owned by a user ns at level ${depth}`;
-  if (n.type === 'uts' && n.state) return `${where} (hostname ${JSON.stringify((n.state as StateOf<'uts'>).hostname)})`;
-  return where;
-}
-
-export interface Difference {
-  kind: 'namespace-missing' | 'namespace-extra' | 'state' | 'set-missing' | 'set-extra';
-  message: string;
-}
-
-/** Differences from `a` to `b`; none means equivalent. */
-export function compareImages(a: Image, b: Image): Difference[] {
-  const A = side(a);
-  const B = side(b);
-  const out: Difference[] = [];
-  const created = (s: Side) => s.img.namespaces.filter((n) => !n.inScope);
-  // b's namespace id → the a namespace it stands for.
-  const pairOf = new Map<number, number>();
-  let restA = created(A);
-  let restB = created(B);
-  // Pass 1: the same namespace, state and all. Pass 2: the same place, other state.
-  for (const key of ['full', 'shape'] as const) {
-    const pool = new Map<string, Namespace[]>();
-    for (const n of restB) pool.set(B[key].get(n.id)!, [...(pool.get(B[key].get(n.id)!) ?? []), n]);
-    const leftA: Namespace[] = [];
-    for (const n of restA) {
-      const cands = pool.get(A[key].get(n.id)!);
-      if (!cands?.length) {
-        leftA.push(n);
-        continue;
-      }
-      // Prefer a partner with the same state (siblings of one shape may differ only in state).
-      const same = cands.findIndex((c) => JSON.stringify(restorableState(c)) === JSON.stringify(restorableState(n)));
-      const [m] = cands.splice(same >= 0 ? same : 0, 1);
-      pairOf.set(m!.id, n.id);
-      if (key === 'shape') {
-        const change = stateChange(restorableState(n), restorableState(m!));
-        if (change) out.push({ kind: 'state', message: `${describe(n, A.ids)}: ${change}` });
-      }
-    }
-    restA = leftA;
-    restB = [...pool.values()].flat();
+  for (const t of twins.values()) {
+    for (const comp of t.list.slice(t.next)) rest2.push(...comp);
+    if (t.next < t.list.length) unmatched = true;
   }
-  for (const n of restA) out.push({ kind: 'namespace-missing', message: `only in the first: ${describe(n, A.ids)}` });
-  for (const n of restB) out.push({ kind: 'namespace-extra', message: `only in the second: ${describe(n, B.ids)}` });
-
-  // Sets in use, named by the a-namespaces they consist of (b's translated through the pairing).
-  const setKey = (refs: NsRefs, s: Side, translate: boolean) =>
-    NS_TYPES.map((t) => {
-      const id = refs[t];
-      if (id === null) return '-';
-      const n = s.ids.get(id)!;
-      if (n.inScope) return `own:${t}`;
-      const aid = translate ? pairOf.get(id) : id;
-      return aid === undefined ? `b:${id}` : `a:${aid}`;
-    }).join('|');
-  // The set made only of the dumper's own namespaces is not compared: whoever dumps or restores
-  // lives there (a restore's own processes always do), and it has nothing to create or join.
-  const isOwn = (k: string) => k.split('|').every((x) => x.startsWith('own:') || x === '-');
-  const setsOf = (s: Side, translate: boolean) => {
-    const m = new Map<string, NsRefs>();
-    for (const p of [...s.img.processes, ...s.img.threads]) {
-      const k = setKey(p.namespaces, s, translate);
-      if (!isOwn(k) && !m.has(k)) m.set(k, p.namespaces);
-    }
-    return m;
-  };
-  const sa = setsOf(A, false);
-  const sb = setsOf(B, true);
-  const label = (refs: NsRefs, s: Side) =>
-    NS_TYPES.filter((t) => refs[t] !== null && !s.ids.get(refs[t]!)!.inScope)
-      .map((t) => `${t}: ${describe(s.ids.get(refs[t]!)!, s.ids)}`)
-      .join('; ');
-  for (const [k, refs] of sa) if (!sb.has(k)) out.push({ kind: 'set-missing', message: `a namespace set in use only in the first: ${label(refs, A)}` });
-  for (const [k, refs] of sb) if (!sa.has(k)) out.push({ kind: 'set-extra', message: `a namespace set in use only in the second: ${label(refs, B)}` });
-  return out;
+  return { pairs, rest1, rest2, unmatched };
 }
 
-/** "hostname "a" → "b"", "uid_map … → …", field by field; '' when the states are the same. */
-function stateChange(a: Record<string, unknown> | null, b: Record<string, unknown> | null): string {
-  const x = a ?? {};
-  const y = b ?? {};
-  const parts: string[] = [];
-  for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
-    if (JSON.stringify(x[k]) === JSON.stringify(y[k])) continue;
-    if (k === 'sysctls') {
-      const p = (x[k] ?? {}) as Record<string, string>;
-      const q = (y[k] ?? {}) as Record<string, string>;
-      for (const name of [...new Set([...Object.keys(p), ...Object.keys(q)])].sort()) {
-        if (p[name] !== q[name]) parts.push(`${name} ${JSON.stringify(p[name] ?? null)} → ${JSON.stringify(q[name] ?? null)}`);
-      }
-    } else {
-      parts.push(`${k.replace(/Map$/, '_map')} ${fmt(x[k])} → ${fmt(y[k])}`);
+/** The final check of a verdict "equivalent": a bijection keeping full colours and every labelled edge. */
+function isIsomorphism(g1: Graph, g2: Graph, map: Map<number, number>): boolean {
+  if (g1.size !== g2.size || map.size !== g1.size) return false;
+  const hit = new Uint8Array(g2.size);
+  for (const [v, w] of map) {
+    if (hit[w] || g1.full[v] !== g2.full[w]) return false;
+    hit[w] = 1;
+    for (let l = 0; l < LABELS.length; l++) {
+      const [t, t2] = [g1.out[l]![v]!, g2.out[l]![w]!];
+      if (t < 0 ? t2 >= 0 : map.get(t) !== t2) return false;
     }
   }
-  return parts.join(', ');
+  return true;
 }
 
-function fmt(v: unknown): string {
-  if (Array.isArray(v)) return `[${(v as { inside: number; outside: number; count: number }[]).map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ')}]`;
-  if (v && typeof v === 'object' && 'seconds' in v) {
-    const t = v as unknown as { seconds: number; nanoseconds: number };
-    return `${t.seconds}.${String(t.nanoseconds).padStart(9, '0')}s`;
+/**
+ * Identical components as paired. The rest, when only state or bind mounts differ, by an
+ * isomorphism of their shapes (colours without either) that pairs equal state first; otherwise,
+ * or when the clock has run out, by where their vertices sit, sets included (so that identical
+ * groups stay whole), and then the namespaces still alone by owner and parent only.
+ */
+function pairForMessages(g1: Graph, g2: Graph, d: Decision, budget: Budget): Map<number, number> {
+  const pairs = new Map(d.pairs);
+  const u = unite(g1, d.rest1, g2, d.rest2);
+  const shape = numbered(Array.from(u.local, (v, i) => (i < u.n1 ? g1.shape[v]! : g2.shape[v]!)));
+  const state = numbered(Array.from(u.local, (v, i) => (i < u.n1 ? g1.full[v]! : g2.full[v]!)));
+  const add = (found: Map<number, number>) => found.forEach((y, x) => pairs.set(u.local[x]!, u.local[y]!));
+  const sameShape = shapeIsomorphism(u, shape, state, budget);
+  if (sameShape) add(sameShape);
+  else {
+    add(pairBestEffort(u, shape, state));
+    pairByPlace(g1, g2, pairs);
   }
-  return JSON.stringify(v);
+  return pairs;
+}
+
+function shapeIsomorphism(u: Union, shape: Int32Array, state: Int32Array, budget: Budget): Map<number, number> | null {
+  try {
+    return findIsomorphism(u, shape, { budget, prefer: state });
+  } catch (err) {
+    if (err instanceof TimeBound) return null;
+    throw err;
+  }
 }
