@@ -15,8 +15,13 @@ export function isGlobalRoot(): boolean {
   return process.geteuid?.() === 0 && map[0] === 0 && map[1] === 0 && map[2] === 4294967295;
 }
 
+/** Exit 5, like every permission edge (the CLI maps errors to codes by name). */
+export class RestorePermissionError extends Error {
+  override readonly name = 'PermissionError';
+}
+
 export function preflight(plan: Plan, img: Image, clocks = readClocks()): void {
-  if (process.geteuid?.() !== 0) throw new PlanError('restore needs root (of the initial user namespace, or of a container\'s): it makes namespaces');
+  if (process.geteuid?.() !== 0) throw new RestorePermissionError('restore: needs root (of the initial user namespace, or of a container\'s): it makes namespaces');
   const created = new Set(plan.steps.flatMap((s) => (s.op === 'create' ? s.creates : [])));
   const maps = new ReplayBuilder(img, new Map());
   const global = isGlobalRoot();
