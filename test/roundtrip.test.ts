@@ -6,6 +6,7 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
@@ -239,6 +240,11 @@ test('a restore SIGKILLed mid-way leaves no process behind', async (t) => {
   t.true(restoreMembers(child.pid!).length > 0, 'it had made processes');
   process.kill(child.pid!, 'SIGKILL');
   t.true(await restoreGone(child.pid!), `left: ${JSON.stringify(restoreMembers(child.pid!))}`);
+  // Its FIFO directory stays (nothing can remove it then); the next restore sweeps it.
+  const dirOf = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`nsdump-restore-${child.pid}-`));
+  t.is(dirOf().length, 1);
+  t.is(nsdump(['restore', dir, '--', 'true']).code, 0);
+  t.deepEqual(dirOf(), []);
 });
 
 /**

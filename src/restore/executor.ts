@@ -5,7 +5,7 @@
 // every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
 // or death releases everything: every agent and placeholder ends when its channel closes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,7 +214,8 @@ export class Executor {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     this.replay = new ReplayBuilder(img, new Map());
     // 0711: agents running as other uids reach their FIFOs by name, nobody can list them.
-    this.dir = mkdtempSync(join(tmpdir(), 'nsdump-restore-'));
+    sweepStaleDirs();
+    this.dir = mkdtempSync(join(tmpdir(), `nsdump-restore-${process.pid}-`));
     chmodSync(this.dir, 0o711);
     // The agent's program, read by path: as an argument it would cost the agent that forks a
     // child one read(2) per byte (sh reads a pipe a byte at a time).
@@ -761,6 +762,24 @@ export class Executor {
   /** Reap every process of ours that was re-parented to us and has exited (libuv reaps only its own). */
   private reapAdopted(): void {
     for (const p of this.pids) if (!this.spawned.has(p) && reapIfExited(p)) this.pids.delete(p);
+  }
+}
+
+/**
+ * A restore killed outright cannot remove its FIFO directory: the next one removes every
+ * directory whose restore (named by pid) is gone. A live pid, maybe reused, is left alone.
+ */
+function sweepStaleDirs(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^nsdump-restore-(\d+)-\w+$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || sendSignal(Number(m[1]), 0)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
