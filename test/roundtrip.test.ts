@@ -240,6 +240,7 @@ test('a restore SIGKILLed mid-way leaves no process behind', async (t) => {
   t.true(restoreMembers(child.pid!).length > 0, 'it had made processes');
   process.kill(child.pid!, 'SIGKILL');
   t.true(await restoreGone(child.pid!), `left: ${JSON.stringify(restoreMembers(child.pid!))}`);
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
   // Its FIFO directory stays (nothing can remove it then); the next restore sweeps it.
   const dirOf = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`nsdump-restore-${child.pid}-`));
   t.is(dirOf().length, 1);

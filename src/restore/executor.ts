@@ -778,8 +778,18 @@ function sweepStaleDirs(): void {
   }
   for (const name of names) {
     const m = /^nsdump-restore-(\d+)-\w+$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || sendSignal(Number(m[1]), 0)) continue;
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
     rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+/** True while process `pid` runs (a zombie has ended: only its parent has not reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readText(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
