@@ -333,6 +333,27 @@ test('what the target host cannot take is refused before anything is made: a tim
   t.regex(r.stderr, /^nsdump: time#\d+: a monotonic offset of -4000000000 s is below minus this host's monotonic clock .*ERANGE\)\n$/);
 });
 
+test('diff says what changed, exit 1, naming image ids, inodes and a pid; --json for scripts', async (t) => {
+  const topo = await startTopology(t, 'three-levels');
+  const a = dumpToJson(t, topo.pid).dir;
+  const img = readImage(a);
+  const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope && (n.state as StateOf<'uts'>).hostname === 'level2')!;
+  (uts.state as StateOf<'uts'>).hostname = 'b';
+  const b = join(tempDir(t), 'img');
+  writeImage(b, img);
+  const line = `uts#${uts.id} [${uts.inode}] (first) ~ uts#${uts.id} [${uts.inode}] (second): hostname "level2" → "b"`;
+  const r = nsdump(['diff', a, b]);
+  t.is(r.code, 1);
+  t.is(r.stdout, `${line}\n`);
+  const j = nsdump(['diff', a, b, '--json']);
+  t.is(j.code, 1);
+  const pid = [...img.processes.map((p) => ({ id: p.pid, refs: p.namespaces })), ...img.threads.map((x) => ({ id: x.tid, refs: x.namespaces }))].find((p) => Object.values(p.refs).includes(uts.id))?.id;
+  const site = { id: uts.id, type: 'uts', inode: uts.inode, ...(pid === undefined ? {} : { pid }) };
+  t.deepEqual(JSON.parse(j.stdout), { equivalent: false, undecided: false, differences: [{ kind: 'state', message: line, first: site, second: site }] });
+  t.is(nsdump(['diff', a, a]).code, 0);
+  t.is(nsdump(['diff', a, join(a, 'nope')]).code, 3);
+});
+
 test('restore needs --hold or a command', (t) => {
   const r = nsdump(['restore', '/nonexistent']);
   t.is(r.code, 2);
