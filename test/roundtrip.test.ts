@@ -34,6 +34,8 @@ interface Ready {
 interface Held {
   ready: Ready;
   pid: number;
+  /** Resolves with the exit code once it ended by itself. */
+  exited: Promise<number | null>;
   stop(): Promise<number | null>;
   stderr(): string;
 }
@@ -71,7 +73,7 @@ async function hold(t: import('ava').ExecutionContext, dir: string, extra: strin
     await restoreGone(child.pid!);
   });
   const line = await firstLine(child, exited, 'restore', 90_000, () => err);
-  return { ready: JSON.parse(line) as Ready, pid: child.pid!, stop, stderr: () => err };
+  return { ready: JSON.parse(line) as Ready, pid: child.pid!, exited, stop, stderr: () => err };
 }
 
 /** Zombies among what the restore made (a dump of the restored root would trip over them). */
@@ -301,6 +303,18 @@ test('--bind and --netns-prefix are undone at release', async (t) => {
   t.is(await held.stop(), 0, held.stderr());
   for (const p of netns) t.false(existsSync(p), p);
   t.false(readFileSync(`/proc/${mnt.pid}/mountinfo`, 'utf8').includes(binds), 'nothing mounted under the bind directory');
+});
+
+test('a placeholder killed while held: the restore releases everything else, exit 9, one line', async (t) => {
+  const topo = await startTopology(t, 'three-levels');
+  const dir = dumpToJson(t, topo.pid).dir;
+  const held = await hold(t, dir);
+  const victim = Object.values(held.ready.sets).find((s) => s.pid !== held.ready.root)!;
+  process.kill(victim.pid, 'SIGKILL');
+  const code = await held.exited;
+  t.is(code, 9, held.stderr());
+  t.regex(held.stderr(), new RegExp(`^nsdump: process ${victim.pid} of the restore exited: everything else was released\\n$`));
+  t.true(await restoreGone(held.pid), `left: ${JSON.stringify(restoreMembers(held.pid))}`);
 });
 
 test('a step the kernel refuses: exit 9, one line naming the process and the kernel\'s reason, everything released', async (t) => {
