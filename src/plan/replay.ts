@@ -22,12 +22,6 @@ export function resolveRefs(r: NsRefs): Refs {
   return out as Refs;
 }
 
-/** Where a namespace can be reached once made: /proc/PID/ns/LINK of process `node` (0: the executor's fd). */
-export interface MadeAt {
-  node: number;
-  link: NsLink;
-}
-
 /** Everything a process has that matters for the next chain it runs or forks. */
 interface Proc {
   n: number;
@@ -45,17 +39,22 @@ export interface Replay {
   processes: ProcessStep[];
   /** Set key → process standing for it. */
   setProcess: Map<string, number>;
-  madeAt: Map<number, MadeAt>;
+}
+
+/**
+ * The /proc/PID/ns link through which the process of a chain reaches a namespace the chain made:
+ * a waiter's pid and time namespaces are its *_for_children; otherwise the type's own link.
+ */
+export function linkOf(c: Chain, passive: boolean, t: NsType): NsLink {
+  if (c.create[t] !== undefined && c.fork && passive && t === 'pid') return 'pid_for_children';
+  if (c.create[t] !== undefined && c.fork && passive && t === 'time') return 'time_for_children';
+  return t;
 }
 
 const CHAIN_TYPES: NsType[] = ['mnt', 'net', 'ipc', 'uts', 'cgroup'];
 
 function emptyChain(): Chain {
   return { setuid: null, join: {}, joinPidForChildren: null, createFirst: {}, forkFirst: false, create: {}, fork: false, time: null };
-}
-
-export function chainIsEmpty(c: Chain): boolean {
-  return !c.setuid && !Object.keys(c.join).length && c.joinPidForChildren === null && !Object.keys(c.createFirst).length && !Object.keys(c.create).length && !c.fork && !c.forkFirst;
 }
 
 /** A readable one-line account of a chain. */
@@ -75,7 +74,6 @@ export function describeChain(c: Chain): string {
 export class ReplayBuilder {
   private readonly ids: Map<number, Namespace>;
   private readonly made = new Set<number>();
-  readonly madeAt = new Map<number, MadeAt>();
   private readonly procs: Proc[] = [];
   readonly steps: ProcessStep[] = [];
   readonly setProcess = new Map<string, number>();
@@ -264,24 +262,11 @@ export class ReplayBuilder {
     return false;
   }
 
-  /**
-   * Record what the chain of process `n` made. A waiter's (passive) pid and time namespaces are
-   * its *_for_children; a process under an extra waiter has them as its own.
-   */
-  private markMade(c: Chain, n: number, passive: boolean): void {
+  /** Record what a chain made: later chains join it instead of making it again. */
+  private markMade(c: Chain): void {
     for (const t of NS_TYPES) {
-      const first = c.createFirst[t];
-      if (first !== undefined) {
-        this.made.add(first);
-        this.madeAt.set(first, { node: n, link: t });
-      }
-    }
-    for (const t of NS_TYPES) {
-      const id = c.create[t];
-      if (id === undefined) continue;
-      this.made.add(id);
-      const link: NsLink = c.fork && passive && t === 'pid' ? 'pid_for_children' : c.fork && passive && t === 'time' ? 'time_for_children' : t;
-      this.madeAt.set(id, { node: n, link });
+      if (c.createFirst[t] !== undefined) this.made.add(c.createFirst[t]!);
+      if (c.create[t] !== undefined) this.made.add(c.create[t]!);
     }
   }
 
@@ -360,7 +345,7 @@ export class ReplayBuilder {
       { refs: target, caps: r.caps, uid: r.uid, gid: r.gid, agent: !r.passive },
       `${r.passive ? 'waiter' : 'placeholder'} for ${who}: forked by ${by.n ? `process ${by.n}` : 'the executor'}, ${describeChain(r.chain)}${extraWaiter ? '; the waiter above it is ended once it is ready' : ''}`,
     );
-    this.markMade(r.chain, n, r.passive);
+    this.markMade(r.chain);
     this.setProcess.set(key, n);
     return n;
   }
@@ -391,7 +376,7 @@ export class ReplayBuilder {
       `${passive ? 'waiter' : 'placeholder'} for ${who}: the child process ${parent} forked${chain ? `, then ${describeChain(chain)} in place` : ''}`,
     );
     this.steps[parent - 1]!.forkChild = n;
-    if (chain) this.markMade(chain, n, passive);
+    if (chain) this.markMade(chain);
     this.setProcess.set(setKey(target), n);
     return n;
   }
@@ -451,7 +436,7 @@ export class ReplayBuilder {
       { refs: target, caps: r.caps, uid: r.uid, gid: r.gid, agent: true },
       `stub for ${n.type}#${n.id}, which no process of the tree is in: forked by ${byN ? `process ${byN}` : 'the executor'}, ${describeChain(r.chain)}; ended once it is held`,
     );
-    this.markMade(r.chain, s, false);
+    this.markMade(r.chain);
     return s;
   }
 }
@@ -508,5 +493,5 @@ export function buildReplay(img: Image, setNumber: Map<string, number>, pidsOfSe
   }
   b.finish();
   b.addOrphans();
-  return { processes: b.steps, setProcess: b.setProcess, madeAt: b.madeAt };
+  return { processes: b.steps, setProcess: b.setProcess };
 }

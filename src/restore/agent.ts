@@ -38,8 +38,6 @@ export const AGENT = [
 ].join('; ').replace(/(do|in|then|;;); /g, '$1 ');
 
 /** argv that starts an agent (the last part of every chain). */
-/** One line, so that an agent can hand it on as an argument (arguments travel one per line). */
-export const AGENT_ARGV = ['sh', '-c', AGENT, 'nsdump-agent'];
 
 /**
  * Writes whole files in one write(2) each, as /proc/PID/{setgroups,uid_map,gid_map} demand:

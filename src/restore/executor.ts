@@ -14,7 +14,7 @@ import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, 
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { NS_TYPES, type NsLink, type NsType } from '../model/species.js';
-import { ReplayBuilder } from '../plan/replay.js';
+import { ReplayBuilder, linkOf } from '../plan/replay.js';
 import type { Chain, Plan, ProcessStep } from '../plan/schema.js';
 import { AGENT, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
 import type { StateJob, StateResult } from './state-writer.js';
@@ -663,10 +663,12 @@ export class Executor {
 
   private sets(): Record<string, SetInfo> {
     const out: Record<string, SetInfo> = {};
+    const processOf = new Map(this.plan.processes.filter((x) => x.set !== null).map((x) => [x.set!, x.n]));
     for (const st of this.plan.steps) {
       if (st.op !== 'spawn') continue;
-      const p = this.plan.processes.find((x) => x.set === st.set);
-      const pid = p ? this.live.get(p.n)!.pid! : process.pid;
+      const n = processOf.get(st.set);
+      // The set of the executor's own namespaces has no process of its own: the executor stands for it.
+      const pid = n !== undefined ? this.live.get(n)!.pid! : process.pid;
       out[String(st.set)] = {
         pid,
         pids: st.pids,
@@ -813,11 +815,4 @@ function runHere(argv: string[]): Promise<{ code: number | null; err: string }> 
     c.on('error', (e) => resolve({ code: 127, err: e.message }));
     c.once('close', (code) => resolve({ code, err: err.trim().split('\n').at(-1) ?? '' }));
   });
-}
-
-/** The /proc/PID/ns link through which the process of a chain reaches a namespace it made. */
-function linkOf(c: Chain, passive: boolean, t: NsType): NsLink {
-  if (c.fork && passive && t === 'pid') return 'pid_for_children';
-  if (c.fork && passive && t === 'time') return 'time_for_children';
-  return t;
 }
