@@ -367,13 +367,14 @@ export class Executor {
     return p;
   }
 
-  private openFd(path: string, flags: number): number {
+  /** A FIFO end of ours, closed at release if nothing took it over. */
+  private openTracked(path: string, flags: number): number {
     const fd = openSync(path, flags);
     this.fds.add(fd);
     return fd;
   }
 
-  private closeFd(fd: number): void {
+  private closeTracked(fd: number): void {
     if (!this.fds.delete(fd)) return;
     try {
       closeSync(fd);
@@ -406,9 +407,9 @@ export class Executor {
   private async spawnFrom(parent: Live, argv: string[]): Promise<{ ch: Channel; local: number }> {
     const owner = { uid: parent.step.uid, gid: parent.step.gid };
     const [inP, outP, errP] = [this.fifo(owner), this.fifo(owner), this.fifo(owner)];
-    const inFd = this.openFd(inP, fsc.O_RDWR);
-    const outFd = this.openFd(outP, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    const errFd = this.openFd(errP, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const inFd = this.openTracked(inP, fsc.O_RDWR);
+    const outFd = this.openTracked(outP, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const errFd = this.openTracked(errP, fsc.O_RDONLY | fsc.O_NONBLOCK);
     const drain = () => {
       const b = Buffer.alloc(4096);
       let s = '';
@@ -421,7 +422,7 @@ export class Executor {
     };
     const ch = new Channel(
       (s) => writeSync(inFd, s),
-      () => this.closeFd(inFd),
+      () => this.closeTracked(inFd),
       drain,
     );
     const local = Number(await parent.ch!.command('spawn', [inP, outP, errP, ...argv]));
@@ -755,7 +756,7 @@ export class Executor {
     for (const l of this.live.values()) if (l.child && l.child.exitCode === null && l.child.signalCode === null) await new Promise((r) => l.child!.once('exit', r));
     for (const fd of this.held.values()) closeRaw(fd);
     this.held.clear();
-    for (const fd of [...this.fds]) this.closeFd(fd);
+    for (const fd of [...this.fds]) this.closeTracked(fd);
     rmSync(this.dir, { recursive: true, force: true });
     process.off('SIGCHLD', this.onChild);
     this.emit({ event: 'released', reason });
