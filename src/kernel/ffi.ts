@@ -214,9 +214,7 @@ const WNOHANG = 1;
  * or already reaped) also answers true: there is nothing left for us to reap.
  */
 export function reapIfExited(pid: number): boolean {
-  const r = Number(c.waitpid(pid, null, WNOHANG));
-  if (r === 0) return false;
-  return true;
+  return Number(c.waitpid(pid, null, WNOHANG)) !== 0;
 }
 
 /** kill(2); false when the process is gone (ESRCH). */
@@ -225,6 +223,16 @@ export function sendSignal(pid: number, sig: number): boolean {
 }
 
 const POLLIN = 1;
+
+/** struct pollfd[] asking for POLLIN on each fd: {int fd; short events; short revents}. */
+function pollFds(fds: number[]): Buffer {
+  const buf = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    buf.writeInt32LE(fd, i * 8);
+    buf.writeInt16LE(POLLIN, i * 8 + 4);
+  });
+  return buf;
+}
 
 /**
  * Wait, on a libuv worker thread (koffi async), until every fd in `fds` is readable — for pidfds:
@@ -236,11 +244,7 @@ export function waitAllReadable(fds: number[]): Promise<void> {
     const round = () => {
       if (pending.size === 0) return resolve();
       const list = [...pending];
-      const buf = Buffer.alloc(8 * list.length);
-      list.forEach((fd, i) => {
-        buf.writeInt32LE(fd, i * 8);
-        buf.writeInt16LE(POLLIN, i * 8 + 4);
-      });
+      const buf = pollFds(list);
       c.poll.async(buf, list.length, -1, (err: unknown, n: number) => {
         if (err) return reject(err);
         if (n < 0) return round();
@@ -257,11 +261,7 @@ export function waitAllReadable(fds: number[]): Promise<void> {
 /** Index of the first fd in `fds` to become readable (pidfds: the first process to exit); one worker thread. */
 export function waitAnyReadable(fds: number[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const buf = Buffer.alloc(8 * fds.length);
-    fds.forEach((fd, i) => {
-      buf.writeInt32LE(fd, i * 8);
-      buf.writeInt16LE(POLLIN, i * 8 + 4);
-    });
+    const buf = pollFds(fds);
     const round = () =>
       c.poll.async(buf, fds.length, -1, (err: unknown, n: number) => {
         if (err) return reject(err);

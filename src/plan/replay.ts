@@ -51,6 +51,16 @@ export function linkOf(c: Chain, passive: boolean, t: NsType): NsLink {
   return t;
 }
 
+/** Every namespace a chain makes (by either unshare), with the link its process reaches it by. */
+export function madeByChain(c: Chain, passive: boolean): { id: number; link: NsLink }[] {
+  const out: { id: number; link: NsLink }[] = [];
+  for (const t of NS_TYPES) {
+    const id = c.createFirst[t] ?? c.create[t];
+    if (id !== undefined) out.push({ id, link: linkOf(c, passive, t) });
+  }
+  return out;
+}
+
 const CHAIN_TYPES: NsType[] = ['mnt', 'net', 'ipc', 'uts', 'cgroup'];
 
 function emptyChain(): Chain {
@@ -264,10 +274,7 @@ export class ReplayBuilder {
 
   /** Record what a chain made: later chains join it instead of making it again. */
   private markMade(c: Chain): void {
-    for (const t of NS_TYPES) {
-      if (c.createFirst[t] !== undefined) this.made.add(c.createFirst[t]!);
-      if (c.create[t] !== undefined) this.made.add(c.create[t]!);
-    }
+    for (const { id } of madeByChain(c, false)) this.made.add(id);
   }
 
   /**
@@ -285,10 +292,15 @@ export class ReplayBuilder {
   /** A capable agent in `user` other than `not`, to write maps of a namespace made there. */
   private writerIn(user: number, not: number): number | null {
     if (this.ids.get(user)?.inScope ?? true) return 0;
-    const p = this.procs.find((q) => q.n !== not && q.n !== 0 && q.agent && q.caps && q.refs.user === user);
-    if (p) return p.n;
+    const p = this.capableAgentIn(user, not);
+    if (p !== undefined) return p;
     // The executor, entering `user` with nsenter, has capabilities there after exec only as its root.
     return this.fromExec(user, 0, 'uid') === 0 && this.fromExec(user, 0, 'gid') === 0 ? 0 : null;
+  }
+
+  /** A process made so far (not the executor, not `not`) that takes commands and has capabilities in `user`. */
+  private capableAgentIn(user: number, not = -1): number | undefined {
+    return this.procs.find((q) => q.n !== not && q.n !== 0 && q.agent && q.caps && q.refs.user === user)?.n;
   }
 
   private push(step: Omit<ProcessStep, 'n' | 'summary' | 'uid' | 'gid'>, proc: Omit<Proc, 'n'>, summary: string): number {
@@ -404,8 +416,8 @@ export class ReplayBuilder {
   /** A capable agent in `user` (0: the executor); stubs make it and its missing ancestors first. */
   private agentIn(user: number): number {
     if (this.ids.get(user)?.inScope ?? true) return 0;
-    const p = this.procs.find((q) => q.n !== 0 && q.agent && q.caps && q.refs.user === user);
-    if (p) return p.n;
+    const p = this.capableAgentIn(user);
+    if (p !== undefined) return p;
     if (this.made.has(user)) throw new PlanError(`no process with capabilities is left in user#${user} to make what it owns`);
     return this.makeByStub(user);
   }

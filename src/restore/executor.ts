@@ -7,15 +7,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { NS_TYPES, type NsLink, type NsType } from '../model/species.js';
-import { ReplayBuilder, linkOf } from '../plan/replay.js';
-import type { Chain, Plan, ProcessStep } from '../plan/schema.js';
+import { ReplayBuilder, madeByChain } from '../plan/replay.js';
+import type { Chain, Plan, ProcessStep, Step } from '../plan/schema.js';
 import { AGENT, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
 import type { StateJob, StateResult } from './state-writer.js';
 import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
@@ -171,6 +171,7 @@ interface Live {
   ch?: Channel;
   /** The pid its parent agent knows it by ($!), for `wait`. */
   local?: number;
+  /** The launcher only: the executor's own child. */
   child?: ChildProcess;
   done: Promise<void>;
   resolve: () => void;
@@ -222,15 +223,19 @@ export class Executor {
     this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
     writeFileSync(this.agentArgv[1]!, `${AGENT}\n`, { mode: 0o644 });
     // Where each namespace a chain makes can be reached, decided by the plan, not by which step finishes first.
-    for (const s of plan.processes) {
-      const c = s.chain;
-      if (!c) continue;
-      for (const t of NS_TYPES) if (c.createFirst[t] !== undefined) this.makerOf.set(c.createFirst[t]!, { node: s.n, link: t });
-      for (const t of NS_TYPES) if (c.create[t] !== undefined) this.makerOf.set(c.create[t]!, { node: s.n, link: linkOf(c, s.passive, t) });
-    }
+    for (const s of plan.processes) if (s.chain) for (const m of madeByChain(s.chain, s.passive)) this.makerOf.set(m.id, { node: s.n, link: m.link });
+    for (const s of plan.steps) if (s.op === 'spawn') this.spawnOf.set(s.set, s);
   }
 
   private readonly makerOf = new Map<number, { node: number; link: NsLink }>();
+  /** The plan's spawn step of each set: its namespaces and dumped pids. */
+  private readonly spawnOf = new Map<number, Extract<Step, { op: 'spawn' }>>();
+
+  /** Whether the namespace of type `t` of `set` is one the restore made (not the executor's own). */
+  private made(set: number, t: NsType): boolean {
+    const st = this.spawnOf.get(set);
+    return st !== undefined && this.ids.get(st.namespaces[t])?.inScope === false;
+  }
   private readonly agentArgv: string[];
 
   private emit(e: RestoreEvent): void {
@@ -318,13 +323,6 @@ export class Executor {
     return n === 0 ? this.launcher! : this.live.get(n)!;
   }
 
-  /** Where process `n` is: its pid once ready. */
-  private async pidOf(n: number): Promise<number> {
-    const l = this.live.get(n)!;
-    await l.done;
-    return l.pid!;
-  }
-
   /** /proc/PID/ns/LINK of a live process in namespace `id` (made by an earlier step). */
   private async pathOf(id: number): Promise<string> {
     const at = this.makerOf.get(id);
@@ -399,7 +397,6 @@ export class Executor {
       () => '',
     );
     ch.attach(child.stdio[4] as Socket, child.stderr);
-    child.once('exit', () => undefined);
     return { ch, child };
   }
 
@@ -495,12 +492,7 @@ export class Executor {
     const s = l.step;
     if (!c) return;
     if (c.create.user !== undefined) await this.writeMaps(l, c.create.user);
-    for (const t of NS_TYPES) {
-      const first = c.createFirst[t];
-      if (first !== undefined) this.held.set(first, openFd(`/proc/${l.pid}/ns/${t}`));
-      const id = c.create[t];
-      if (id !== undefined) this.held.set(id, openFd(`/proc/${l.pid}/ns/${linkOf(c, s.passive, t)}`));
-    }
+    for (const m of madeByChain(c, s.passive)) this.held.set(m.id, openFd(`/proc/${l.pid}/ns/${m.link}`));
     if (s.extraWaiter) {
       // The nsenter or unshare that forked this process only waits for it: end it, reap it.
       const waiter = this.ppid(l.pid!);
@@ -515,7 +507,8 @@ export class Executor {
     const lines = (m: { inside: number; outside: number; count: number }[]) => m.map((x) => `${x.inside} ${x.outside} ${x.count}`);
     const files: [string, string[]][] = [];
     const pid = l.pid!;
-    files.push([`/proc/${pid}/setgroups`, [st.setgroups]]);
+    // setgroups "allow" is the default and cannot be written back once a map exists: only "deny" is written.
+    if (st.setgroups === 'deny') files.push([`/proc/${pid}/setgroups`, ['deny']]);
     if (st.uidMap.length) files.push([`/proc/${pid}/uid_map`, lines(st.uidMap)]);
     if (st.gidMap.length) files.push([`/proc/${pid}/gid_map`, lines(st.gidMap)]);
     if (st.projidMap.length) files.push([`/proc/${pid}/projid_map`, lines(st.projidMap)]);
@@ -523,11 +516,10 @@ export class Executor {
     const parentUser = u.parent!;
     try {
       if (writer === 0 && this.ids.get(parentUser)?.inScope !== false) {
-        // setgroups "allow" is the default and cannot be written back once a map exists: skip it.
-        for (const [f, v] of files) if (!(f.endsWith('setgroups') && v[0] === 'allow')) writeFileSync(f, v.map((x) => `${x}\n`).join(''));
+        for (const [f, v] of files) writeFileSync(f, v.map((x) => `${x}\n`).join(''));
         return;
       }
-      const args = files.filter(([f, v]) => !(f.endsWith('setgroups') && v[0] === 'allow')).flatMap(([f, v]) => [f, String(v.length), ...v]);
+      const args = files.flatMap(([f, v]) => [f, String(v.length), ...v]);
       if (writer === 0) {
         // Root of the parent user namespace is the executor's own uid: nsenter gives it capabilities there.
         const r = await runHere(['nsenter', '--preserve-credentials', `--user=${await this.pathOf(parentUser)}`, '--', ...WRITE_FILES_ARGV, ...args]);
@@ -629,11 +621,10 @@ export class Executor {
         if (this.opts.bindDir) this.binds.push(prepareBindDir(this.opts.bindDir));
         for (const [set, info] of Object.entries(this.sets())) {
           const out: Record<string, string> = {};
-          const spawnStep = this.plan.steps.find((x) => x.op === 'spawn' && x.set === Number(set));
           for (const t of NS_TYPES) {
             // Only what the restore made: the executor's own are the host's (and its own mount
             // namespace cannot be bound inside itself: EINVAL).
-            if (spawnStep?.op !== 'spawn' || this.ids.get(spawnStep.namespaces[t])?.inScope !== false) continue;
+            if (!this.made(Number(set), t)) continue;
             if (this.opts.bindDir) {
               const path = bindPathOf(this.opts.bindDir, Number(set), t);
               try {
@@ -648,8 +639,7 @@ export class Executor {
               }
             }
           }
-          const net = this.plan.steps.find((x) => x.op === 'spawn' && x.set === Number(set));
-          if (this.opts.netnsPrefix && net?.op === 'spawn' && this.ids.get(net.namespaces.net)?.inScope === false) {
+          if (this.opts.netnsPrefix && this.made(Number(set), 'net')) {
             const path = `/run/netns/${this.opts.netnsPrefix}-${set}`;
             this.binds.push(bindHere(info.ns.net, path));
             out.netns = path;
@@ -665,8 +655,7 @@ export class Executor {
   private sets(): Record<string, SetInfo> {
     const out: Record<string, SetInfo> = {};
     const processOf = new Map(this.plan.processes.filter((x) => x.set !== null).map((x) => [x.set!, x.n]));
-    for (const st of this.plan.steps) {
-      if (st.op !== 'spawn') continue;
+    for (const st of this.spawnOf.values()) {
       const n = processOf.get(st.set);
       // The set of the executor's own namespaces has no process of its own: the executor stands for it.
       const pid = n !== undefined ? this.live.get(n)!.pid! : process.pid;
@@ -682,7 +671,7 @@ export class Executor {
   }
 
   private heldPaths(): Record<string, string> {
-    const inSets = new Set(this.plan.steps.flatMap((s) => (s.op === 'spawn' ? Object.values(s.namespaces) : [])));
+    const inSets = new Set([...this.spawnOf.values()].flatMap((s) => Object.values(s.namespaces)));
     const out: Record<string, string> = {};
     for (const [id, fd] of this.held) if (!inSets.has(id)) out[`${this.ids.get(id)!.type}#${id}`] = `/proc/${process.pid}/fd/${fd}`;
     return out;
@@ -692,8 +681,7 @@ export class Executor {
   async attach(set: number, command: string[], pidfd: boolean, onStart?: (pid: number) => void): Promise<number> {
     const info = this.sets()[String(set)];
     if (!info) throw new RestoreError(`no set ${set}`);
-    const spawnStep = this.plan.steps.find((s) => s.op === 'spawn' && s.set === set);
-    const types = NS_TYPES.filter((t) => spawnStep && spawnStep.op === 'spawn' && this.ids.get(spawnStep.namespaces[t])?.inScope === false);
+    const types = NS_TYPES.filter((t) => this.made(set, t));
     const args = ['--preserve-credentials'];
     if (pidfd) args.push('--target', String(info.pid), ...types.map((t) => `--${NSENTER_FLAG[t]}`));
     else args.push(...JOIN_ORDER.filter((t) => types.includes(t)).map((t) => `--${NSENTER_FLAG[t]}=${info.ns[t]}`));
@@ -708,7 +696,7 @@ export class Executor {
     });
     const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('close', (c, s) => r([c, s])));
     if (!joined) throw new RestoreError(`cannot join set ${set}: ${err.trim().split('\n').at(-1) || `nsenter exit ${code}`}`);
-    return code ?? 128 + (sig ? (await import('node:os')).constants.signals[sig] : 0);
+    return code ?? 128 + (sig ? osc.signals[sig] : 0);
   }
 
   /** Resolves when any process that stands for a set (or its waiter) exits: a release is due. */
@@ -753,7 +741,6 @@ export class Executor {
     await waitAllReadable(pidfds);
     for (const fd of pidfds) closeRaw(fd);
     this.reapAdopted();
-    for (const l of this.live.values()) if (l.child && l.child.exitCode === null && l.child.signalCode === null) await new Promise((r) => l.child!.once('exit', r));
     for (const fd of this.held.values()) closeRaw(fd);
     this.held.clear();
     for (const fd of [...this.fds]) this.closeTracked(fd);
