@@ -1,13 +1,19 @@
 // Why: the one module that knows the wire format. Every image file is a 4-byte magic, a u32
 // little-endian format version, then length-delimited protobuf messages (varint length first, as
 // protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
-import protobuf from 'protobufjs/light.js';
-import { descriptor } from '../generated/descriptor.js';
+import protobuf from 'protobufjs/minimal.js';
+import { nsdump } from '../generated/image.js';
 import type { Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
-const root = protobuf.Root.fromJSON(descriptor);
-const T = (name: string) => root.lookupType(`nsdump.image.v1.${name}`);
+/** What the generated static code offers for one message type (it is untyped on purpose). */
+interface MessageCodec {
+  encode(obj: Record<string, unknown>): protobuf.Writer;
+  decode(bytes: Uint8Array): unknown;
+  toObject(msg: unknown, opts: protobuf.IConversionOptions): Record<string, unknown>;
+}
+const v1 = (nsdump as { image: { v1: Record<string, MessageCodec> } }).image.v1;
+const T = (name: string): MessageCodec => v1[name]!;
 const types = {
   inventory: T('Inventory'),
   namespace: T('Namespace'),
@@ -72,7 +78,7 @@ export function unframe(kind: FileKind, data: Buffer, knownVersion: number): Uin
   return out;
 }
 
-function decode(kind: FileKind, type: protobuf.Type, bytes: Uint8Array, index: number): Record<string, unknown> {
+function decode(kind: FileKind, type: MessageCodec, bytes: Uint8Array, index: number): Record<string, unknown> {
   try {
     const msg = type.decode(bytes);
     return type.toObject(msg, { longs: String, enums: String, defaults: true, arrays: true, oneofs: true }) as Record<string, unknown>;
@@ -81,7 +87,7 @@ function decode(kind: FileKind, type: protobuf.Type, bytes: Uint8Array, index: n
   }
 }
 
-function encode(type: protobuf.Type, obj: Record<string, unknown>): Uint8Array {
+function encode(type: MessageCodec, obj: Record<string, unknown>): Uint8Array {
   // Plain objects go straight to the encoder (fromObject's reflection costs more than the encoding
   // itself). Enums must be numbers here; 64-bit fields are decimal strings, which the writer parses
   // exactly — never a bigint: the writer does not know one and silently writes 0.
