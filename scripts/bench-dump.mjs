@@ -19,7 +19,7 @@ const ROUNDS = arg('rounds', 7);
 const GROUPS = arg('groups', 85);
 const SLEEPERS = arg('sleepers', 22);
 const JSON_OUT = process.argv.includes('--json');
-const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/bin/nsdump.js', import.meta.url));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
 const script = `

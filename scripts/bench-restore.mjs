@@ -19,7 +19,7 @@ const arg = (name, dflt) => {
 const GROUPS = arg('groups', 143);
 const ROUNDS = arg('rounds', 5);
 const JSON_OUT = process.argv.includes('--json');
-const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/bin/nsdump.js', import.meta.url));
 const GROUPS_SH = fileURLToPath(new URL('../fixtures/scale/groups.sh', import.meta.url));
 
 const live = new Set();

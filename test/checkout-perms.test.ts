@@ -30,7 +30,7 @@ const uidOf = (pid: number) => statSync(`/proc/${pid}`).uid;
 test('from a checkout nobody cannot reach, the CLI run as nobody still exits 5 with the reason', (t) => {
   const co = privateCheckout(t);
   // The barrier is real: nobody cannot even load the copy's CLI where it is.
-  const direct = nsdump(['dump', String(process.pid)], { prefix: AS_NOBODY, cli: join(co, 'dist', 'src', 'cli', 'main.js'), cwd: '/' });
+  const direct = nsdump(['dump', String(process.pid)], { prefix: AS_NOBODY, cli: join(co, 'dist', 'bin', 'nsdump.js'), cwd: '/' });
   t.not(direct.code, 5, 'nobody ran the copy where it is: the test proves nothing');
   const r = nsdump(['dump', String(process.pid)], { prefix: AS_NOBODY, ...stageCli(t, co) });
   t.is(r.code, 5);

@@ -24,7 +24,11 @@ export interface Restoring {
   release(): void;
 }
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** Defined (true) by scripts/bundle.mjs: this module then lives in dist/bin beside the bundled CLI. */
+declare const NSDUMP_BUNDLED: boolean | undefined;
+// The supervisor is the command line that ships with this module: dist/src/cli/main.js for the
+// library, dist/bin/nsdump.js when the bundle itself runs a restore (nsdump demo).
+const CLI = fileURLToPath(new URL(typeof NSDUMP_BUNDLED !== 'undefined' ? './nsdump.js' : '../cli/main.js', import.meta.url));
 
 export function restore(dir: string, opts: RestoreOptions = {}): Restoring {
   const args = [CLI, 'restore', dir, '--hold', '--events-fd', '3'];

@@ -35,8 +35,8 @@ function nobodyRuns(node: string): boolean {
 }
 
 /**
- * A fresh directory under tmpdir, removed on teardown, with what `node dist/src/cli/main.js` needs:
- * package.json (it makes dist/ ES modules), dist/src, the runtime node_modules, and node itself when
+ * A fresh directory under tmpdir, removed on teardown, with what `node dist/bin/nsdump.js` needs:
+ * package.json (it makes dist/ ES modules), dist/bin, the runtime node_modules, and node itself when
  * nobody cannot run it where it is. Everything in it is made readable (and directories searchable)
  * by all, whatever the modes in the checkout `root`.
  */
@@ -44,7 +44,7 @@ export function stageCli(t: ExecutionContext, root = ROOT): Staged {
   const dir = mkdtempSync(join(tmpdir(), 'nsdump-staged-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
-  cpSync(join(root, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  cpSync(join(root, 'dist', 'bin'), join(dir, 'dist', 'bin'), { recursive: true });
   for (const m of runtimeModules(root)) cpSync(join(root, m), join(dir, m), { recursive: true });
   let node = process.execPath;
   if (!nobodyRuns(node)) {
@@ -53,5 +53,5 @@ export function stageCli(t: ExecutionContext, root = ROOT): Staged {
   }
   const r = spawnSync('chmod', ['-R', 'a+rX', dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`chmod -R a+rX ${dir}: ${r.stderr}`);
-  return { node, cli: join(dir, 'dist', 'src', 'cli', 'main.js'), cwd: dir };
+  return { node, cli: join(dir, 'dist', 'bin', 'nsdump.js'), cwd: dir };
 }

@@ -2,5 +2,6 @@
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = `${ROOT}dist/src/cli/main.js`;
+// The bundle users run (package.json bin), not the per-module build the tests themselves import.
+export const CLI = `${ROOT}dist/bin/nsdump.js`;
 export const TOPOLOGIES = `${ROOT}fixtures/topologies/`;
