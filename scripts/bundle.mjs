@@ -22,6 +22,8 @@ await build({
   platform: 'node',
   target: 'node20',
   minify: true,
+  // Plan rules are named by their functions' names in messages ([sysctlsAreKnown]); keep them.
+  keepNames: true,
   external: ['koffi'],
   // Modules that find a sibling program by path (src/restore/run.ts) ask whether they are bundled.
   define: { NSDUMP_BUNDLED: 'true' },
