@@ -5,6 +5,7 @@ import { TreeChangedError } from '../discover/errors.js';
 import { pendingDirs, writeImage } from '../image/write.js';
 import type { Image } from '../model/image.js';
 import { plural } from '../show/plural.js';
+import { stageTimer } from './timing.js';
 
 /** A signal mid-write must not leave a half-written temporary directory behind. */
 function cleanupOnSignal(): void {
@@ -18,14 +19,8 @@ function cleanupOnSignal(): void {
 
 export async function dumpCommand(opts: { pid: number; output: string; retries: number; quiet: boolean }): Promise<number> {
   cleanupOnSignal();
-  // NSDUMP_TIMING=1: where a dump's time goes, in ms from process start (for benchmarks).
-  const timing: string[] = [`start ${performance.now().toFixed(0)}`];
-  let last = performance.now();
-  const mark = (stage: string) => {
-    const now = performance.now();
-    timing.push(`${stage} ${(now - last).toFixed(0)}`);
-    last = now;
-  };
+  const timer = stageTimer();
+  const mark = timer.mark;
   let img: Image | undefined;
   for (let attempt = 0; !img; attempt++) {
     try {
@@ -37,7 +32,7 @@ export async function dumpCommand(opts: { pid: number; output: string; retries: 
   mark('finish');
   const dir = writeImage(opts.output, img);
   mark('write');
-  if (process.env.NSDUMP_TIMING) process.stderr.write(`nsdump: timing (ms): ${timing.join(', ')}, total ${performance.now().toFixed(0)}\n`);
+  timer.report('dump');
   if (!opts.quiet) {
     const edge = img.namespaces.some((n) => (n.ownerBeyondScope || n.parentBeyondScope) && !n.initial);
     process.stdout.write(

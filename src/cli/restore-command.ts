@@ -10,6 +10,7 @@ import { preflight } from '../restore/preflight.js';
 import { unbindDir } from '../restore/binds.js';
 import { targetOf } from './plan-command.js';
 import { UsageError } from './exit-codes.js';
+import { stageTimer } from './timing.js';
 
 export interface RestoreCommandOptions {
   dir: string;
@@ -37,7 +38,9 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   if (opts.hold && opts.command.length) throw new UsageError('--hold and a command exclude each other');
   if (!opts.hold && !opts.command.length) throw new UsageError('say --hold, or give a command after --');
   if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
+  const timer = stageTimer();
   const img = readImage(opts.dir);
+  timer.mark('read');
   validateForPlan(opts.dir, img);
   const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }));
   if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
@@ -52,6 +55,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     set = s.set;
   }
   preflight(plan, img);
+  timer.mark('plan');
 
   const tty = process.stderr.isTTY;
   const onEvent = (e: RestoreEvent) => {
@@ -59,7 +63,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
     else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${e.summary}\n`);
   };
-  const exec = new Executor(plan, img, { onEvent, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix });
+  const exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix });
   // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
   let signalled: NodeJS.Signals | undefined;
   let wake: () => void = () => undefined;
@@ -77,6 +81,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   try {
     const ready = await exec.make();
+    timer.report('restore');
     if (signalled) return 128 + constants.signals[signalled];
     if (opts.command.length) {
       let code: number;

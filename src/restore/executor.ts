@@ -18,6 +18,7 @@ import { ReplayBuilder, madeByChain } from '../plan/replay.js';
 import type { Chain, Plan, ProcessStep, Step } from '../plan/schema.js';
 import { AGENT, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
 import type { StateJob, StateResult } from './state-writer.js';
+import { freshIpcDefaultsAsync, sysctlsToWrite } from './ipc-defaults.js';
 import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
 import { isErrno } from '../kernel/errors.js';
 
@@ -180,6 +181,8 @@ interface Live {
 
 export interface ExecuteOptions {
   onEvent?: (e: RestoreEvent) => void;
+  /** Called as each stage of make() ends (launcher, processes, stubs, state, binds): for timings. */
+  onStage?: (stage: string) => void;
   /** Do not recreate the bind mounts that held namespaces in the dump. */
   noBind?: boolean;
   /** Bind every namespace of every set as DIR/<set>/<type>. */
@@ -248,7 +251,9 @@ export class Executor {
     raiseNofileLimit();
     // The state writer is a Node process: started now, it loads while the namespaces are made.
     this.stateWriter = this.startStateWriter();
+    this.ipcDefaults = freshIpcDefaultsAsync();
     await this.startLauncher();
+    this.opts.onStage?.('launcher');
     process.on('SIGCHLD', this.onChild);
     for (const s of this.plan.processes) {
       const d = deferred<void>();
@@ -271,10 +276,14 @@ export class Executor {
           }
         }),
       );
+      this.opts.onStage?.('processes');
       await this.endStubs();
       await this.endLauncher();
+      this.opts.onStage?.('stubs');
       await this.writeState();
+      this.opts.onStage?.('state');
       this.makeBinds();
+      this.opts.onStage?.('binds');
     } catch {
       const f = this.failure ?? { n: 0, reason: 'unknown' };
       const s = this.plan.processes[f.n - 1];
@@ -550,6 +559,7 @@ export class Executor {
   }
 
   private stateWriter: { child: ChildProcess; result: Promise<{ out: string; err: string }> } | undefined;
+  private ipcDefaults: Promise<Map<string, string>> | undefined;
 
   private startStateWriter(): { child: ChildProcess; result: Promise<{ out: string; err: string }> } {
     const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
@@ -568,6 +578,7 @@ export class Executor {
   /** Hostnames and ipc sysctls, set from inside by one helper process. */
   private async writeState(): Promise<void> {
     const job: StateJob = { pid: process.pid, uts: [], ipc: [] };
+    const defaults = await this.ipcDefaults!;
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
@@ -580,7 +591,8 @@ export class Executor {
         const owner = n.owner!;
         const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
         const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
-        job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls: orderedSysctls((n.state as StateOf<'ipc'>).sysctls) });
+        const sysctls = sysctlsToWrite(orderedSysctls((n.state as StateOf<'ipc'>).sysctls), defaults);
+        if (sysctls.length) job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls });
       }
     }
     const w = this.stateWriter!;

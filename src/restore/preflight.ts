@@ -1,13 +1,12 @@
 // Why: what the kernel will refuse halfway is refused before anything is made (exit 8, one line):
 // writes only global root may do, when the executor is not global root, and time offsets the
 // target host cannot take (the kernel refuses an offset below minus the clock's current value).
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { IPC_SYSCTLS } from '../model/ipc.js';
 import type { Image, StateOf } from '../model/image.js';
 import { ReplayBuilder } from '../plan/replay.js';
 import type { Plan } from '../plan/schema.js';
 import { PlanError } from '../plan/validate.js';
+import { freshIpcDefaults } from './ipc-defaults.js';
 
 /** True when this process is root of the initial user namespace (its uid_map is the identity). */
 export function isGlobalRoot(): boolean {
@@ -45,16 +44,4 @@ export function preflight(plan: Plan, img: Image, clocks = readClocks()): void {
 /** CLOCK_MONOTONIC (process.hrtime) and CLOCK_BOOTTIME (/proc/uptime), in seconds. */
 function readClocks(): { monotonic: number; boottime: number } {
   return { monotonic: Number(process.hrtime.bigint() / 1_000_000_000n), boottime: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) };
-}
-
-let defaults: Map<string, string> | undefined;
-
-/** The ipc sysctls of a new ipc namespace, read from one made for the purpose. */
-function freshIpcDefaults(): Map<string, string> {
-  if (defaults) return defaults;
-  const files = IPC_SYSCTLS.map((k) => `/proc/sys/${k.replace(/\./g, '/')}`);
-  const r = spawnSync('unshare', ['--ipc', '--', 'cat', ...files], { encoding: 'utf8' });
-  const lines = r.status === 0 ? r.stdout.trim().split('\n') : [];
-  defaults = new Map(lines.length === IPC_SYSCTLS.length ? IPC_SYSCTLS.map((k, i) => [k, lines[i]!.trim().replace(/\s+/g, ' ')]) : []);
-  return defaults;
 }
