@@ -243,9 +243,10 @@ test('a restore SIGKILLed mid-way leaves no process behind', async (t) => {
   process.kill(child.pid!, 'SIGKILL');
   t.true(await restoreGone(child.pid!), `left: ${JSON.stringify(restoreMembers(child.pid!))}`);
   await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
-  // Its FIFO directory stays (nothing can remove it then); the next restore sweeps it.
+  // Its FIFO directory stays (nothing can remove it then) until a later restore sweeps it: this
+  // test's next one, or any other restore on the machine that gets there first (tests run
+  // concurrently), so only the outcome is checked.
   const dirOf = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`nsdump-restore-${child.pid}-`));
-  t.is(dirOf().length, 1);
   t.is(nsdump(['restore', dir, '--', 'true']).code, 0);
   t.deepEqual(dirOf(), []);
 });
