@@ -1,7 +1,7 @@
 // Why: the zod schemas here are the single source of the image types. Discovery produces values of
 // these types, the codec maps them to and from protobuf, `show --json` prints them as they are,
 // and the planner (a later stage) reads them after validation.
-import { z } from 'zod';
+import * as z from 'zod';
 import { NS_LINKS, NS_TYPES } from './species.js';
 
 import { FORMAT_VERSION } from './format.js';

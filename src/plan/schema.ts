@@ -1,6 +1,6 @@
 // Why: the plan's zod schema is the single source of its types and of docs/plan.schema.json
 // (scripts/gen-plan-schema.mjs). Scripts that run plans rely on these names.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IdMapLine, Timespec } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
 

@@ -5,7 +5,7 @@
 // refused inside a container, so this runs in a child process of its own that never switches back:
 // the executor spawns it once per restore with the list, and it reports on fd 3 as JSON.
 import { readFileSync, writeSync, openSync, closeSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { setns, setUtsName } from '../kernel/ffi.js';
 import { CLONE_FLAGS } from '../model/species.js';
 
