@@ -1,104 +1,228 @@
 #!/usr/bin/env node
-// Benchmark, not a test: `nsdump dump` of a large tree against `lsns -J` in the same run.
-// Builds GROUPS groups, each an unshare'd set of new user, uts, ipc, net, pid, mnt and time
-// namespaces holding SLEEPERS sleeping processes (defaults: 85 × 7 + 8 initial ≈ 600 namespaces,
-// 85 × 24 ≈ 2,040 processes), then alternates the two commands for ROUNDS rounds and reports
-// medians, their ratio and peak RSS. Everything it starts lives in one process group, killed at
-// the end, also on failure or Ctrl-C. Usage: node scripts/bench-dump.mjs [--rounds N] [--groups N] [--sleepers N] [--json]
+// Benchmark, not a test: everything the dump-speed issue measures, in one run, as ratios to peers
+// run alternately in the same run (these machines are shared and noisy: ratios are what count).
+//   1. start-up: `nsdump --version` and a one-process dump against `node -e 0`;
+//   2. at two tree sizes (GROUPS groups of new user, uts, ipc, net, pid, mnt and time namespaces
+//      with SLEEPERS sleepers each): `nsdump dump` against `lsns -J` — medians, ratio, cost per
+//      process, peak RSS, and system calls per process of each (strace -c, one extra run; nsdump's
+//      beyond what a one-process dump makes, lsns's over every process of the host, which it reads);
+//   3. `nsdump plan -f json` of a 10,000-namespace image synthesised through the library (a real
+//      dump of two groups, its groups copied with fresh ids and pids until there are enough).
+// Everything it starts lives in a process group of its own, killed at the end, also on failure or
+// Ctrl-C. Usage: node scripts/bench-dump.mjs [--rounds N] [--sizes 85,200] [--sleepers N]
+//   [--plan-namespaces N] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readImage } from '../dist/src/image/read.js';
+import { writeImage } from '../dist/src/image/write.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  return i > 0 ? process.argv[i + 1] : dflt;
 };
-const ROUNDS = arg('rounds', 7);
-const GROUPS = arg('groups', 85);
-const SLEEPERS = arg('sleepers', 22);
+const ROUNDS = Number(arg('rounds', 7));
+const SIZES = String(arg('sizes', '85,200')).split(',').map(Number);
+const SLEEPERS = Number(arg('sleepers', 22));
+const PLAN_NS = Number(arg('plan-namespaces', 10_000));
 const JSON_OUT = process.argv.includes('--json');
 const CLI = fileURLToPath(new URL('../dist/bin/nsdump.js', import.meta.url));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const STRACE = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
 
-const script = `
-for i in $(seq 1 ${GROUPS}); do
+const groups = new Set();
+const killAll = () => {
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {}
+  }
+  groups.clear();
+};
+process.on('exit', killAll);
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
+const work = mkdtempSync(join(tmpdir(), 'nsdump-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+/** GROUPS groups of SLEEPERS sleepers; resolves with the root's pid once every process exists. */
+async function tree(n, sleepers) {
+  const script = `
+for i in $(seq 1 ${n}); do
   unshare --user --map-root-user --uts --ipc --net --pid --fork --mount --time sh -c '
-    for j in $(seq 1 ${SLEEPERS}); do sleep 100000 & done
+    for j in $(seq 1 ${sleepers}); do sleep 100000 & done
     echo ready
     wait' &
 done
 wait`;
-const root = spawn('sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
-const kill = () => {
-  try {
-    process.kill(-root.pid, 'SIGKILL');
-  } catch {}
-};
-process.on('exit', kill);
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
-
-await new Promise((resolve, reject) => {
-  let n = 0;
-  root.stdout.on('data', (d) => {
-    n += d.toString().split('\n').filter((l) => l === 'ready').length;
-    if (n === GROUPS) resolve();
+  const root = spawn('sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  groups.add(root.pid);
+  await new Promise((resolve, reject) => {
+    let seen = 0;
+    root.stdout.on('data', (d) => {
+      seen += d.toString().split('\n').filter((l) => l === 'ready').length;
+      if (seen === n) resolve();
+    });
+    root.once('exit', (c) => reject(new Error(`the tree's shell exited (${c}) after ${seen} groups`)));
   });
-  root.once('exit', (c) => reject(new Error(`topology exited ${c}`)));
-});
-// The sleepers of the last group may still be forking: wait until the count settles.
-const count = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
-for (let last = -1, now = count(); now !== last; last = now, now = count()) await new Promise((r) => setTimeout(r, 300));
+  // "ready" is printed after the sleepers are forked; their exec may still be under way: wait
+  // until the tree's process count stops changing between two looks.
+  const size = () => spawnSync('pgrep', ['-g', String(root.pid), '-c'], { encoding: 'utf8' }).stdout.trim();
+  for (let last = '', now = size(); now !== last; last = now, now = size()) await new Promise((r) => setTimeout(r, 200));
+  return { pid: root.pid, stop: () => (process.kill(-root.pid, 'SIGKILL'), groups.delete(root.pid)) };
+}
 
-const work = mkdtempSync(join(tmpdir(), 'nsdump-bench-'));
-function timed(cmd, args) {
-  const full = TIME ? [TIME, '-f', '%e %M', cmd, ...args] : [cmd, ...args];
+function timed(argv) {
+  const full = TIME ? [TIME, '-f', '%e %M', ...argv] : argv;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr}`);
   const m = TIME ? /(\S+) (\d+)\s*$/.exec(r.stderr) : null;
-  return { wall, rssKiB: m ? Number(m[2]) : null, stdout: r.stdout };
+  return { ms, rssKiB: m ? Number(m[2]) : null, stdout: r.stdout };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const rows = { nsdump: [], lsns: [] };
-let summary = '';
-try {
-  for (let i = 0; i < ROUNDS; i++) {
-    const out = join(work, `img${i}`);
-    const order = i % 2 ? ['lsns', 'nsdump'] : ['nsdump', 'lsns'];
-    for (const which of order) {
-      if (which === 'nsdump') {
-        const r = timed(process.execPath, [CLI, 'dump', String(root.pid), '-o', out]);
-        summary = r.stdout.trim();
-        rows.nsdump.push(r);
-      } else {
-        rows.lsns.push(timed('lsns', ['-J']));
-      }
+/** A against B, alternating which goes first; medians, the median of the pairwise ratios, peak RSS. */
+function pair(a, b, rounds = ROUNDS) {
+  const ra = [];
+  const rb = [];
+  timed(a());
+  timed(b());
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2) {
+      rb.push(timed(b()));
+      ra.push(timed(a()));
+    } else {
+      ra.push(timed(a()));
+      rb.push(timed(b()));
     }
-    rmSync(out, { recursive: true, force: true });
   }
-} finally {
-  rmSync(work, { recursive: true, force: true });
+  return {
+    aMs: Math.round(median(ra.map((r) => r.ms))),
+    bMs: Math.round(median(rb.map((r) => r.ms))),
+    ratio: Number(median(ra.map((r, i) => r.ms / rb[i].ms)).toFixed(2)),
+    aPeakRssKiB: TIME ? Math.max(...ra.map((r) => r.rssKiB)) : null,
+    bPeakRssKiB: TIME ? Math.max(...rb.map((r) => r.rssKiB)) : null,
+  };
 }
-const res = {
-  processes: count(),
-  namespaces: Number(/dumped (\d+) namespaces/.exec(summary)?.[1]),
-  rounds: ROUNDS,
-  nsdumpMedianMs: Math.round(median(rows.nsdump.map((r) => r.wall))),
-  lsnsMedianMs: Math.round(median(rows.lsns.map((r) => r.wall))),
-  nsdumpPeakRssKiB: TIME ? Math.max(...rows.nsdump.map((r) => r.rssKiB)) : null,
-  lsnsPeakRssKiB: TIME ? Math.max(...rows.lsns.map((r) => r.rssKiB)) : null,
-};
-res.ratio = Number((res.nsdumpMedianMs / res.lsnsMedianMs).toFixed(2));
+
+/** System calls of one run of argv and its children (strace -c -f), or null without strace. */
+function syscalls(argv) {
+  if (!STRACE) return null;
+  const out = join(work, 'strace.txt');
+  const r = spawnSync('strace', ['-f', '-c', '-o', out, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`strace ${argv.join(' ')}: ${r.stderr}`);
+  const total = /\s(\d+)\s+(\d+\s+)?total\s*$/m.exec(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  return total ? Number(total[1]) : null;
+}
+
+let outN = 0;
+const outDir = () => join(work, `img${outN++}`);
+const dumpArgv = (pid) => () => [process.execPath, CLI, 'dump', String(pid), '-q', '-o', outDir()];
+
+const res = { date: new Date().toISOString().slice(0, 10), rounds: ROUNDS, startup: {}, trees: [], plan: null };
+
+// 1. Start-up: one sleeping process stands for `dump $$`.
+{
+  const one = spawn('sleep', ['100000'], { detached: true, stdio: 'ignore' });
+  groups.add(one.pid);
+  res.startup.version = pair(() => [process.execPath, CLI, '--version'], () => [process.execPath, '-e', '0']);
+  res.startup.dumpOne = pair(dumpArgv(one.pid), () => [process.execPath, '-e', '0']);
+  // What a dump costs whatever the tree (Node, loading, writing): subtracted from the trees' counts.
+  res.startup.dumpOneSyscalls = syscalls(dumpArgv(one.pid)());
+  process.kill(-one.pid, 'SIGKILL');
+  groups.delete(one.pid);
+}
+
+// 2. Trees.
+for (const n of SIZES) {
+  const t = await tree(n, SLEEPERS);
+  try {
+    const dir = outDir();
+    const summary = timed([process.execPath, CLI, 'dump', String(t.pid), '-o', dir]).stdout.trim();
+    const processes = readImage(dir).processes.length;
+    const namespaces = Number(/dumped (\d+) namespaces/.exec(summary)?.[1]);
+    const p = pair(dumpArgv(t.pid), () => ['lsns', '-J']);
+    const sysN = syscalls([process.execPath, CLI, 'dump', String(t.pid), '-q', '-o', outDir()]);
+    const sysL = syscalls(['lsns', '-J']);
+    // lsns reads every process of the host, nsdump only the tree's: per process of what each reads.
+    const hostProcesses = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
+    res.trees.push({
+      groups: n,
+      processes,
+      namespaces,
+      hostProcesses,
+      nsdumpMs: p.aMs,
+      lsnsMs: p.bMs,
+      ratio: p.ratio,
+      nsdumpUsPerProcess: Math.round((p.aMs * 1000) / processes),
+      nsdumpPeakRssKiB: p.aPeakRssKiB,
+      lsnsPeakRssKiB: p.bPeakRssKiB,
+      nsdumpSyscallsPerProcess: sysN === null ? null : Number(((sysN - res.startup.dumpOneSyscalls) / (processes - 1)).toFixed(1)),
+      lsnsSyscallsPerProcess: sysL === null ? null : Number((sysL / hostProcesses).toFixed(1)),
+    });
+  } finally {
+    t.stop();
+    for (const d of readdirSync(work)) rmSync(join(work, d), { recursive: true, force: true });
+  }
+}
+
+// 3. Plan of a synthesised image of about PLAN_NS namespaces.
+{
+  const t = await tree(2, 1);
+  const seed = outDir();
+  try {
+    timed([process.execPath, CLI, 'dump', String(t.pid), '-q', '-o', seed]);
+  } finally {
+    t.stop();
+  }
+  const big = outDir();
+  const img = synthesise(readImage(seed), PLAN_NS);
+  writeImage(big, img);
+  const runs = [];
+  timed([process.execPath, CLI, 'plan', '-f', 'json', big]);
+  for (let i = 0; i < ROUNDS; i++) runs.push(timed([process.execPath, CLI, 'plan', '-f', 'json', big]));
+  res.plan = { namespaces: img.namespaces.length, processes: img.processes.length, medianMs: Math.round(median(runs.map((r) => r.ms))), peakRssKiB: TIME ? Math.max(...runs.map((r) => r.rssKiB)) : null };
+}
+
+/**
+ * The seed's namespaces beyond the dumper's scope form groups; copy them (and their processes,
+ * threads and holders) with fresh ids after the last one and fresh pids until there are `want`.
+ */
+function synthesise(seed, want) {
+  const own = seed.namespaces.filter((n) => !n.inScope);
+  const procs = seed.processes.filter((p) => p.pid !== seed.inventory.rootPid);
+  const img = structuredClone(seed);
+  const maxPid = Math.max(...seed.processes.map((p) => p.pid));
+  for (let k = 1; img.namespaces.length + own.length <= want; k++) {
+    const idMap = new Map(own.map((n, i) => [n.id, img.namespaces.length + i + 1]));
+    const pidMap = new Map(procs.map((p, i) => [p.pid, maxPid + k * (procs.length + 1) + i]));
+    const id = (x) => (x === null ? null : (idMap.get(x) ?? x));
+    const pid = (x) => pidMap.get(x) ?? x;
+    for (const n of own) {
+      img.namespaces.push({ ...structuredClone(n), id: idMap.get(n.id), inode: n.inode + k * 100_000, nsId: n.nsId === null ? null : String(BigInt(n.nsId) + BigInt(k * 100_000)), owner: id(n.owner), parent: id(n.parent), holders: n.holders.map((h) => ({ ...h, pid: pid(h.pid) })) });
+    }
+    const refs = (r) => Object.fromEntries(Object.entries(r).map(([l, v]) => [l, id(v)]));
+    for (const p of procs) img.processes.push({ ...structuredClone(p), pid: pid(p.pid), ppid: pid(p.ppid), nspid: [pid(p.pid), ...p.nspid.slice(1)], namespaces: refs(p.namespaces) });
+    for (const th of seed.threads.filter((x) => pidMap.has(x.pid))) img.threads.push({ ...th, pid: pid(th.pid), tid: pid(th.tid), namespaces: refs(th.namespaces) });
+  }
+  return img;
+}
+
+killAll();
 if (JSON_OUT) console.log(JSON.stringify(res));
 else {
-  console.log(`tree: ${summary}`);
-  console.log(`host: ${res.processes} processes in /proc; ${ROUNDS} rounds, alternating order`);
-  console.log(`nsdump dump  median ${res.nsdumpMedianMs} ms   peak RSS ${res.nsdumpPeakRssKiB ?? 'n/a'} KiB`);
-  console.log(`lsns -J      median ${res.lsnsMedianMs} ms   peak RSS ${res.lsnsPeakRssKiB ?? 'n/a'} KiB`);
-  console.log(`ratio nsdump/lsns: ${res.ratio} (target: at most 0.5)${TIME ? '' : '  (install GNU time for RSS)'}`);
+  const s = res.startup;
+  console.log(`${res.date}, ${ROUNDS} rounds each, alternating order; ratios are medians of pairwise ratios`);
+  console.log(`start-up   nsdump --version    ${s.version.aMs} ms   node -e 0 ${s.version.bMs} ms   ratio ${s.version.ratio}`);
+  console.log(`           dump of 1 process   ${s.dumpOne.aMs} ms   node -e 0 ${s.dumpOne.bMs} ms   ratio ${s.dumpOne.ratio} (target ≤ 1.5)`);
+  for (const t of res.trees) {
+    console.log(`tree ${t.processes} processes, ${t.namespaces} namespaces (host: ${t.hostProcesses} processes)`);
+    console.log(`           nsdump dump ${t.nsdumpMs} ms (${t.nsdumpUsPerProcess} µs/process, peak RSS ${t.nsdumpPeakRssKiB ?? 'n/a'} KiB, ${t.nsdumpSyscallsPerProcess ?? 'n/a'} syscalls/process)`);
+    console.log(`           lsns -J     ${t.lsnsMs} ms (peak RSS ${t.lsnsPeakRssKiB ?? 'n/a'} KiB, ${t.lsnsSyscallsPerProcess ?? 'n/a'} syscalls/process)   ratio ${t.ratio}`);
+  }
+  console.log(`plan -f json of ${res.plan.namespaces} namespaces, ${res.plan.processes} processes: ${res.plan.medianMs} ms (peak RSS ${res.plan.peakRssKiB ?? 'n/a'} KiB; target ≤ 1 s)`);
 }
-kill();
