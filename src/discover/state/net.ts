@@ -6,10 +6,13 @@
 // there); and /proc/sys/net shows the namespace of the reading thread, with defaults that a new
 // namespace takes partly from the host — so "changed" means "differs from a namespace made now".
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { NsNode } from '../graph.js';
 import type { NetInterface, NetRoute, StateOf } from '../../model/image.js';
-import { open } from '../../kernel/ffi.js';
+import { close, open } from '../../kernel/ffi.js';
+import { SyscallError } from '../../kernel/errors.js';
+import { nsGetUserns } from '../../kernel/nsfs.js';
+import { PROC_DYNAMIC_FIRST } from '../graph.js';
 import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, openRouteSocket, type Link } from '../../kernel/netlink.js';
 import type { StateContext, StateResult } from './context.js';
 
@@ -63,6 +66,7 @@ const sysctlName = (p: string) => `net.${p.replace(/\//g, '.')}`;
  * then. The reason instead, where we may not make one.
  */
 export async function makeScratchNetns(): Promise<{ fd: number; inode: number } | { why: string }> {
+  if (!canSwitchBack()) return { why: 'our own network namespace is owned by an ancestor user namespace: a switch into another could not be undone' };
   const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -87,6 +91,33 @@ export async function makeScratchNetns(): Promise<{ fd: number; inode: number } 
     // cat ends at end of input; the fd alone keeps the namespace.
     child.stdin!.end();
     await exited;
+  }
+}
+
+/**
+ * Whether this thread could come back to its own network namespace after a switch: setns needs
+ * CAP_SYS_ADMIN over the namespace's owner, which a dumper inside a container lacks when it shares
+ * a network namespace owned further up (kernel-notes). Asked before the scratch namespace is
+ * entered, since a refused switch back ends the dump.
+ */
+function canSwitchBack(): boolean {
+  const own = open('/proc/self/ns/net');
+  try {
+    const owner = nsGetUserns(own, 'owner of our own net namespace');
+    try {
+      const ownerIno = fstatSync(owner).ino;
+      const userIno = statSync('/proc/self/ns/user').ino;
+      // Owned by our own user namespace, or we are in the initial one (capable everywhere).
+      return ownerIno === userIno || userIno < PROC_DYNAMIC_FIRST;
+    } finally {
+      close(owner);
+    }
+  } catch (err) {
+    // EPERM: the owner lies beyond our scope — certainly not ours to switch back under.
+    if (err instanceof SyscallError) return false;
+    throw err;
+  } finally {
+    close(own);
   }
 }
 
