@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { compareImages } from '../src/diff/compare.js';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
-import type { Image, StateOf } from '../src/model/image.js';
+import { Image, type StateOf } from '../src/model/image.js';
 import { Plan } from '../src/plan/schema.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
@@ -109,7 +109,7 @@ test('hostile values in an image are data in the sh plan, never code', async (t)
 });
 
 test('a hostname with a newline cannot be written through /proc/sys: --format sh refuses (exit 8)', async (t) => {
-  const img = JSON.parse(readFileSync(join(CORPUS, 'base.json'), 'utf8')) as Image;
+  const img = Image.parse(JSON.parse(readFileSync(join(CORPUS, 'base.json'), 'utf8')));
   (img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!.state as StateOf<'uts'>).hostname = 'a\n$(touch /tmp/x)';
   const dir = join(tempDir(t), 'img');
   writeImage(dir, img);
@@ -134,7 +134,7 @@ test('time offsets with nanoseconds cannot be written by util-linux: --format sh
 });
 
 test('--kernel and --no-pidfd choose the attach steps', (t) => {
-  const base = JSON.parse(readFileSync(join(CORPUS, 'base.json'), 'utf8')) as Image;
+  const base = Image.parse(JSON.parse(readFileSync(join(CORPUS, 'base.json'), 'utf8')));
   const dir = join(tempDir(t), 'img');
   writeImage(dir, base);
   const attach = (args: string[]) => planOf(t, dir, args).steps.filter((s) => s.op.includes('attach'));

@@ -29,6 +29,7 @@ const BY_NAME: Record<string, number> = {
   PlanError: EXIT.CANNOT_PLAN,
   RestoreError: EXIT.RESTORE_FAILED,
   UsageError: EXIT.USAGE,
+  ExternalMappingError: EXIT.USAGE,
 };
 
 export function exitCodeOf(err: unknown): number {

@@ -81,11 +81,12 @@ await yargs(hideBin(process.argv))
         .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
         .option('format', { alias: 'f', choices: ['text', 'json', 'sh'] as const, default: 'text' as const, describe: 'steps for people, the JSON contract, or a POSIX sh script' })
         .option('kernel', { type: 'string', describe: 'plan for this target kernel (X.Y) instead of the running one' })
-        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
+        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' })
+        .option('external', { type: 'string', array: true, describe: 'veth:NAME[@NETNS]=HOSTNAME: make the external veth NAME with its other end HOSTNAME in this network namespace (repeatable)' }),
     (argv) =>
       run(async () => {
         const { planCommand } = await import('./plan-command.js');
-        return planCommand({ dir: String(argv.dir), format: argv.format, kernel: argv.kernel, pidfd: argv.pidfd });
+        return planCommand({ dir: String(argv.dir), format: argv.format, kernel: argv.kernel, pidfd: argv.pidfd, external: argv.external?.map(String) });
       }),
   )
   .command(
@@ -103,6 +104,7 @@ await yargs(hideBin(process.argv))
         .option('netns-prefix', { type: 'string', describe: 'also bind each restored network namespace as /run/netns/NAME-<set>' })
         .option('no-bind', { type: 'boolean', default: false, describe: 'do not recreate the bind mounts that held namespaces in the dump' })
         .option('unbind', { type: 'string', describe: 'remove the bind mounts a killed restore --bind DIR left, then exit' })
+        .option('external', { type: 'string', array: true, describe: 'veth:NAME[@NETNS]=HOSTNAME: make the external veth NAME with its other end HOSTNAME in this network namespace (repeatable)' })
         .option('events-fd', { type: 'number', hidden: true, describe: 'write the JSON events to this fd (the library\'s supervisor channel)' })
         .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
     (argv) =>
@@ -128,6 +130,7 @@ await yargs(hideBin(process.argv))
           noBind: argv['no-bind'],
           bind: argv.bind,
           netnsPrefix: argv['netns-prefix'],
+          external: argv.external?.map(String),
         });
       }),
   )

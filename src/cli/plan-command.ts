@@ -3,6 +3,7 @@ import { uname } from '../kernel/ffi.js';
 import { detectFeatures } from '../kernel/features.js';
 import { readImage } from '../image/read.js';
 import { buildPlan, type Target } from '../plan/build.js';
+import { parseExternal } from '../plan/net.js';
 import { renderSh } from '../plan/render-sh.js';
 import { renderText } from '../plan/render-text.js';
 import { validateForPlan } from '../plan/validate.js';
@@ -22,10 +23,11 @@ export function targetOf(opts: { kernel?: string | undefined; pidfd?: boolean | 
   return { kernel, pidfd: opts.pidfd === false ? false : kernelHasIt };
 }
 
-export async function planCommand(opts: { dir: string; format: 'text' | 'json' | 'sh'; kernel?: string | undefined; pidfd?: boolean | undefined }): Promise<number> {
+export async function planCommand(opts: { dir: string; format: 'text' | 'json' | 'sh'; kernel?: string | undefined; pidfd?: boolean | undefined; external?: string[] | undefined }): Promise<number> {
+  const external = (opts.external ?? []).map(parseExternal);
   const img = readImage(opts.dir);
   validateForPlan(opts.dir, img);
-  const plan = buildPlan(img, targetOf(opts));
+  const plan = buildPlan(img, targetOf(opts), { external });
   const out = opts.format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : opts.format === 'sh' ? renderSh(plan, img, opts.dir) : renderText(plan, img, opts.dir);
   process.stdout.write(out);
   return 0;

@@ -4,6 +4,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { readImage } from '../image/read.js';
 import { buildPlan } from '../plan/build.js';
+import { parseExternal } from '../plan/net.js';
 import { PlanError, validateForPlan } from '../plan/validate.js';
 import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
 import { preflight } from '../restore/preflight.js';
@@ -24,6 +25,7 @@ export interface RestoreCommandOptions {
   noBind?: boolean | undefined;
   bind?: string | undefined;
   netnsPrefix?: string | undefined;
+  external?: string[] | undefined;
 }
 
 /** `nsdump restore --unbind DIR`: remove what a killed `restore --bind DIR` left mounted. */
@@ -38,11 +40,12 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   if (opts.hold && opts.command.length) throw new UsageError('--hold and a command exclude each other');
   if (!opts.hold && !opts.command.length) throw new UsageError('say --hold, or give a command after --');
   if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
+  const external = (opts.external ?? []).map(parseExternal);
   const timer = stageTimer();
   const img = readImage(opts.dir);
   timer.mark('read');
   validateForPlan(opts.dir, img);
-  const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }));
+  const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
   if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
   let set = plan.rootSet;
   if (opts.set !== undefined) {

@@ -91,7 +91,7 @@ export function buildGraph(img: Image): Graph {
     if (n.type !== 'user') edge(OWNER, v, n.owner);
     edge(PARENT, v, n.parent);
     shape.push(JSON.stringify(['ns', n.type, owner, parent]));
-    full.push(JSON.stringify(['ns', n.type, owner, parent, canonical(restorableState(n)), bindMounts(n)]));
+    full.push(JSON.stringify(['ns', n.type, owner, parent, canonical(restorableState(n, ids)), bindMounts(n)]));
   });
   sets.forEach((s, i) => {
     const v = ns.length + i;

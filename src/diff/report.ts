@@ -86,7 +86,7 @@ export function differences(g1: Graph, g2: Graph, pairs: Map<number, number>): D
     if (w === undefined) return;
     const m = g2.ns[w]!;
     const pair = (kind: Difference['kind'], what: string): Difference => ({ kind, message: `${named(n)} (first) ~ ${named(m)} (second): ${what}`, first: nsSite(g1, n), second: nsSite(g2, m) });
-    const change = stateChange(restorableState(n), restorableState(m));
+    const change = stateChange(restorableState(n, g1.ids), restorableState(m, g2.ids));
     if (change) out.push(pair('state', change));
     const binds = bindMountChange(bindMounts(n), bindMounts(m));
     if (binds) out.push(pair('bind-mounts', binds));

@@ -1,13 +1,16 @@
 // Why: what of a namespace a restore recreates decides what `diff` compares, and a change in it
 // must read as a person would say it ("hostname "a" → "b""), so both live here, apart from the graph.
-import type { Namespace, StateOf } from '../model/image.js';
+import type { NetInterface, Namespace, StateOf } from '../model/image.js';
+import { kernelMadeAddress, kernelMadeRoute } from '../model/net.js';
 
 /**
  * The state a restore recreates (what `diff` compares). Not compared: the owner uid (the creator's
- * euid), levels (the graph already says them), cgroup roots, interfaces and mount tables (a
- * restore makes these namespaces empty, at the executor's cgroup).
+ * euid), levels (the graph already says them), cgroup roots and mount tables (a restore makes
+ * these namespaces empty, at the executor's cgroup); of networks, ifindexes, operational flags
+ * (RUNNING, LOWER_UP) and what the kernel adds by itself (IPv6 link-local addresses, the routes
+ * that come with an address), which appear on their own schedule. `ids` resolves a veth's peer.
  */
-export function restorableState(n: Namespace): Record<string, unknown> | null {
+export function restorableState(n: Namespace, ids?: Map<number, Namespace>): Record<string, unknown> | null {
   const s = n.state;
   if (!s) return null;
   switch (n.type) {
@@ -20,9 +23,53 @@ export function restorableState(n: Namespace): Record<string, unknown> | null {
       return s as Record<string, unknown>;
     case 'ipc':
       return { sysctls: Object.fromEntries(Object.entries((s as StateOf<'ipc'>).sysctls).sort(([a], [b]) => (a < b ? -1 : 1))) };
+    case 'net':
+      return netState(n, s as StateOf<'net'>, ids);
     default:
       return null;
   }
+}
+
+/**
+ * A network as names and words, so that it compares across images whatever the ifindexes and
+ * image ids: each link by name (its peer by name and by where it lies: this namespace, another one
+ * of the image, the dumper's own, outside), routes and addresses as `ip` would print them.
+ */
+function netState(n: Namespace, s: StateOf<'net'>, ids: Map<number, Namespace> | undefined): Record<string, unknown> {
+  const byIndex = new Map(s.interfaces.map((l) => [l.index, l]));
+  const links: Record<string, string> = {};
+  for (const l of [...s.interfaces].sort((a, b) => (a.name < b.name ? -1 : 1))) links[l.name] = describeLink(n, l, byIndex, ids);
+  const routes = s.routes
+    .filter((r) => !kernelMadeRoute(r))
+    .map((r) => `${r.type === 1 ? '' : `type ${r.type} `}${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope} metric ${r.priority}${r.prefsrc ? ` src ${r.prefsrc}` : ''}${r.complex ? ' (multipath/encap)' : ''}`)
+    .sort();
+  const sysctls = Object.fromEntries(Object.entries(s.sysctls).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { links, routes, sysctls };
+}
+
+function describeLink(n: Namespace, l: NetInterface, byIndex: Map<number, NetInterface>, ids: Map<number, Namespace> | undefined): string {
+  const bits = [l.kind || (l.flags.includes('LOOPBACK') ? 'loopback' : 'device'), l.flags.includes('UP') ? 'up' : 'down', `mtu ${l.mtu}`, `mac ${l.mac}`];
+  if (l.kind === 'veth' || l.link) {
+    let where: string;
+    let peerName = `ifindex ${l.link}`;
+    if (l.linkOutside) where = 'outside the image';
+    else if (l.linkNetns === null) {
+      where = 'this namespace';
+      peerName = byIndex.get(l.link)?.name ?? peerName;
+    } else {
+      const other = ids?.get(l.linkNetns);
+      where = other?.inScope ? "the dumper's own namespace" : 'another namespace of the image';
+      const peer = (other?.state as StateOf<'net'> | null | undefined)?.interfaces.find((p) => p.index === l.link);
+      if (peer) peerName = peer.name;
+    }
+    bits.push(`${l.kind === 'veth' ? 'peer' : 'on'} ${peerName} in ${where}`);
+  }
+  if (l.master) bits.push(`port of ${byIndex.get(l.master)?.name ?? `ifindex ${l.master}`}`);
+  if (l.vlanId) bits.push(`vlan ${l.vlanId}`);
+  if (l.macvlanMode) bits.push(`mode ${l.macvlanMode}`);
+  const addrs = l.addresses.filter((a) => !kernelMadeAddress(a)).map((a) => `${a.address}/${a.prefixLen}${a.peer ? ` peer ${a.peer}` : ''}${a.broadcast ? ` brd ${a.broadcast}` : ''} scope ${a.scope}`).sort();
+  if (addrs.length) bits.push(addrs.join(' '));
+  return bits.join(', ');
 }
 
 /**
@@ -47,7 +94,18 @@ export function stateChange(a: Record<string, unknown> | null, b: Record<string,
   const parts: string[] = [];
   for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
     if (canonical(x[k]) === canonical(y[k])) continue;
-    if (k === 'sysctls') {
+    if (k === 'links') {
+      const p = (x[k] ?? {}) as Record<string, string>;
+      const q = (y[k] ?? {}) as Record<string, string>;
+      for (const name of [...new Set([...Object.keys(p), ...Object.keys(q)])].sort()) {
+        if (p[name] !== q[name]) parts.push(`link ${name} ${p[name] === undefined ? 'none' : `(${p[name]})`} → ${q[name] === undefined ? 'none' : `(${q[name]})`}`);
+      }
+    } else if (k === 'routes') {
+      const p = (x[k] ?? []) as string[];
+      const q = (y[k] ?? []) as string[];
+      for (const r of p.filter((r) => !q.includes(r))) parts.push(`route ${r} → none`);
+      for (const r of q.filter((r) => !p.includes(r))) parts.push(`route none → ${r}`);
+    } else if (k === 'sysctls') {
       const p = (x[k] ?? {}) as Record<string, string>;
       const q = (y[k] ?? {}) as Record<string, string>;
       for (const name of [...new Set([...Object.keys(p), ...Object.keys(q)])].sort()) {

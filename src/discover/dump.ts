@@ -15,7 +15,8 @@ import { PermissionError, TreeChangedError } from './errors.js';
 import { NsGraph, type NsNode, nodeKey } from './graph.js';
 import { type LinkInodes, type ProcInfo, closeProcesses, readLinks, stillAlive, walkTree } from './processes.js';
 import { parseNsPid, readText } from './procfs.js';
-import { readCgroup, readNet } from './state/cgroup-net.js';
+import { readCgroup } from './state/cgroup.js';
+import { NetStateReader, makeScratchNetns } from './state/net.js';
 import { MountTables, StateContext, type StateResult } from './state/context.js';
 import { readIpc, readMnt, readPid, readTime, readUts } from './state/simple.js';
 import { UserStateReader } from './state/user.js';
@@ -46,6 +47,8 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
   const procs: ProcInfo[] = [];
   const graph = new NsGraph(features.nsGetId);
   let threads: ThreadNamespaces | undefined;
+  let nets: NetStateReader | undefined;
+  let scratchFd: number | undefined;
   try {
     walkTree(rootPid, procs);
     opts.onStage?.('processes');
@@ -106,14 +109,20 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
     );
     const ids = new Map(order.map((k, i) => [k, i + 1]));
 
+    // Made before any thread switches: it is a helper process, waited for asynchronously.
+    const hasNet = [...graph.nodes.values()].some((n) => n.type === 'net');
+    const scratch = hasNet ? await makeScratchNetns() : { why: 'no net namespace' };
+    if ('fd' in scratch) scratchFd = scratch.fd;
     threads = new ThreadNamespaces();
     const ctx = new StateContext(graph, members, timeForChildren, threads, scopeKeys, features, selfLinks, mountTables);
     const users = new UserStateReader(ctx);
+    nets = new NetStateReader(ctx, ids, scratch);
+    const netReader = nets;
     const readers: Record<NsType, (n: NsNode) => StateResult<unknown>> = {
       user: (n) => users.read(n),
       pid: (n) => readPid(ctx, n),
       mnt: (n) => readMnt(ctx, n),
-      net: (n) => readNet(ctx, n),
+      net: (n) => netReader.read(n),
       ipc: (n) => readIpc(ctx, n),
       uts: (n) => readUts(ctx, n),
       cgroup: (n) => readCgroup(ctx, n),
@@ -179,6 +188,8 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
       threads: threadList,
     };
   } finally {
+    nets?.close();
+    if (scratchFd !== undefined) close(scratchFd);
     threads?.close();
     graph.close();
     closeProcesses(procs);

@@ -9,7 +9,7 @@ import { type NsType, isHierarchical, typeOfFlag } from '../model/species.js';
 import { TreeChangedError } from './errors.js';
 
 /** Dynamic nsfs inodes start at 0xF0000000; the initial namespaces have fixed inodes below it. */
-const PROC_DYNAMIC_FIRST = 0xf0000000;
+export const PROC_DYNAMIC_FIRST = 0xf0000000;
 
 export interface NsNode {
   key: string;

@@ -3,7 +3,7 @@
 // protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
 import protobuf from 'protobufjs/minimal.js';
 import { nsdump } from '../generated/image.js';
-import type { Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
+import type { Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
 /** What the generated static code offers for one message type (it is untyped on purpose). */
@@ -112,6 +112,12 @@ function camel(s: string): string {
   return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+function sortedSysctls(m: Record<string, string>): { name: string; value: string }[] {
+  return Object.entries(m)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => ({ name, value }));
+}
+
 function stateToMsg(ns: Namespace): Record<string, unknown> {
   if (!ns.state) return {};
   const s = ns.state as Record<string, unknown>;
@@ -122,10 +128,18 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
       return { user: { ...rest, setgroupsDeny: u.setgroups === 'deny' } };
     }
     case 'ipc': {
-      const sysctls = Object.entries((s as { sysctls: Record<string, string> }).sysctls)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([name, value]) => ({ name, value }));
+      const sysctls = sortedSysctls((s as { sysctls: Record<string, string> }).sysctls);
       return { ipc: { sysctls } };
+    }
+    case 'net': {
+      const n = s as StateOf<'net'>;
+      return {
+        net: {
+          interfaces: n.interfaces.map((i) => ({ ...i, linkNetns: id0(i.linkNetns) })),
+          routes: n.routes,
+          sysctls: sortedSysctls(n.sysctls),
+        },
+      };
     }
     default:
       return { [ns.type]: s };
@@ -142,6 +156,12 @@ function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
     }
     case 'ipc':
       return { sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])) };
+    case 'net':
+      return {
+        interfaces: (s.interfaces as Record<string, unknown>[]).map((i) => ({ ...i, linkNetns: orNull(i.linkNetns) })),
+        routes: s.routes,
+        sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])),
+      };
     case 'time': {
       const ts = (t: Record<string, unknown>) => ({ seconds: Number(t.seconds), nanoseconds: t.nanoseconds });
       return { monotonic: ts(s.monotonic as Record<string, unknown>), boottime: ts(s.boottime as Record<string, unknown>) };

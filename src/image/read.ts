@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZodIssue } from 'zod';
 import { FORMAT_VERSION } from '../model/format.js';
-import { Image } from '../model/image.js';
+import { Image, type StateOf } from '../model/image.js';
 import { FILES, ImageFormatError, MAX_FILE_BYTES, decodeImage, type FileKind } from './codec.js';
 
 export class ImageError extends Error {
@@ -52,6 +52,13 @@ export function checkReferences(dir: string, img: Image): void {
       if (target.type !== type) throw new ImageError(`${at}: ${field} ${ref} is a ${target.type} namespace, expected ${type}`);
     }
     if (n.state && n.type === 'user' && !('uidMap' in n.state)) throw new ImageError(`${at}: state does not match type`);
+    if (n.state && n.type === 'net') {
+      for (const l of (n.state as StateOf<'net'>).interfaces) {
+        if (l.linkNetns === null) continue;
+        const target = byId.get(l.linkNetns);
+        if (!target || target.type !== 'net') throw new ImageError(`${at}: interface ${l.name}: link_netns ${l.linkNetns} ${target ? `is a ${target.type} namespace` : 'does not exist'}`);
+      }
+    }
   });
   for (const [kind, list] of [['processes', img.processes], ['threads', img.threads]] as const) {
     list.forEach((p, i) => {

@@ -42,17 +42,62 @@ export const CgroupState = z.object({
   insidePath: z.string(),
 });
 
-export const NetAddress = z.object({ family: z.enum(['inet', 'inet6']), address: z.string(), prefixLen: z.number().int().min(0).max(128) });
+/** Interface names as the kernel takes them (dev_valid_name): no '/', ':' or whitespace, at most 15 bytes. */
+export const IfName = z.string().regex(/^[^/:\s]{1,15}$/).refine((s) => s !== '.' && s !== '..' && Buffer.byteLength(s) <= 15, 'not a valid interface name');
+const ipText = z.string().regex(/^$|^[0-9a-fA-F:.]{2,45}$/, 'not an IP address');
+export const NetAddress = z.object({
+  family: z.enum(['inet', 'inet6']),
+  address: ipText,
+  prefixLen: z.number().int().min(0).max(128),
+  // Fields added after the first release default, so that `show --json` of an older nsdump reads.
+  peer: ipText.default(''),
+  broadcast: ipText.default(''),
+  label: z.string().max(15).default(''),
+  scope: z.number().int().min(0).max(255).default(0),
+  flags: z.array(z.string()).default([]),
+});
 export const NetInterface = z.object({
   index: z.number().int(),
-  name: z.string(),
-  kind: z.string(),
+  name: IfName,
+  kind: z.string().regex(/^[a-z0-9_-]*$/, 'not a link kind'),
   flags: z.array(z.string()),
   mtu: u32,
-  mac: z.string(),
+  mac: z.string().regex(/^$|^[0-9a-f]{2}(:[0-9a-f]{2})*$/, 'not a link-layer address'),
   addresses: z.array(NetAddress),
+  /** IFLA_LINK: a veth's peer, a vlan's or macvlan's parent, by its ifindex where it lives; 0: none. */
+  link: z.number().int().default(0),
+  /** The net namespace (image id) `link` lives in; null: this one. */
+  linkNetns: imageId.nullable().default(null),
+  /** `link` lives in a net namespace the image does not have (the host's, another container's). */
+  linkOutside: z.boolean().default(false),
+  /** Ifindex of the bridge this link is a port of; 0: none. */
+  master: z.number().int().default(0),
+  vlanId: z.number().int().min(0).max(4095).default(0),
+  macvlanMode: z.string().default(''),
 });
-export const NetState = z.object({ interfaces: z.array(NetInterface) });
+export type NetInterface = z.infer<typeof NetInterface>;
+export const NetRoute = z.object({
+  family: z.enum(['inet', 'inet6']),
+  table: u32,
+  dst: ipText,
+  dstLen: z.number().int().min(0).max(128),
+  gateway: ipText,
+  dev: z.union([z.literal(''), IfName]),
+  protocol: z.number().int().min(0).max(255),
+  scope: z.number().int().min(0).max(255),
+  type: z.number().int().min(0).max(255),
+  priority: u32,
+  prefsrc: ipText,
+  complex: z.boolean(),
+});
+export type NetRoute = z.infer<typeof NetRoute>;
+export const NetState = z.object({
+  interfaces: z.array(NetInterface),
+  /** The main table. */
+  routes: z.array(NetRoute).default([]),
+  /** net.ipv4.* and net.ipv6.* that differ from those of a fresh namespace on the dumping host. */
+  sysctls: z.record(z.string().regex(/^net\.ipv[46]\.[A-Za-z0-9_.-]+$/, 'not a net.ipv4/net.ipv6 sysctl'), z.string()).default({}),
+});
 
 export const Mount = z.object({
   id: u32,

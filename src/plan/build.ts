@@ -6,6 +6,7 @@ import { NS_TYPES, type NsType } from '../model/species.js';
 import { PLAN_VERSION, type Plan, type Step } from './schema.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 import { PlanError } from './validate.js';
+import { planNet, type ExternalMapping } from './net.js';
 
 export interface Target {
   /** "X.Y" of the kernel the plan is for. */
@@ -83,7 +84,7 @@ function setKey(r: NsRefs): string {
 /** Creation order: user namespaces, then the other kinds, then pid namespaces (whose inits join the rest). */
 const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
 
-export function buildPlan(img: Image, target: Target): Plan {
+export function buildPlan(img: Image, target: Target, opts: { external?: ExternalMapping[] } = {}): Plan {
   const ids = new Map(img.namespaces.map((n) => [n.id, n]));
 
   // Namespace sets in use, by first pid; threads that left their leader's sets count too.
@@ -163,5 +164,6 @@ export function buildPlan(img: Image, target: Target): Plan {
     steps: steps.map((s, i) => ({ ...s, n: i + 1 }) as Step),
     processes,
     cannotRestore,
+    net: planNet(img, opts.external),
   };
 }

@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { IdMapLine, Timespec } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
+import { NetPlan } from './net.js';
 
 export const PLAN_VERSION = 2;
 
@@ -154,5 +155,7 @@ export const Plan = z.object({
   processes: z.array(ProcessStep),
   /** Why `nsdump restore` cannot carry this plan out (then `processes` is empty), or null. */
   cannotRestore: z.string().nullable(),
+  /** What restore configures inside the network namespaces it made, once every process is made. */
+  net: NetPlan,
 });
 export type Plan = z.infer<typeof Plan>;

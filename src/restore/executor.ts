@@ -19,6 +19,7 @@ import type { Chain, Plan, ProcessStep, Step } from '../plan/schema.js';
 import { AGENT, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
 import type { StateJob, StateResult } from './state-writer.js';
 import { freshIpcDefaultsAsync, sysctlsToWrite } from './ipc-defaults.js';
+import { ipCommand } from './net.js';
 import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
 import { isErrno } from '../kernel/errors.js';
 
@@ -280,6 +281,8 @@ export class Executor {
       await this.endStubs();
       await this.endLauncher();
       this.opts.onStage?.('stubs');
+      await this.configureNet();
+      this.opts.onStage?.('net');
       await this.writeState();
       this.opts.onStage?.('state');
       this.makeBinds();
@@ -575,9 +578,30 @@ export class Executor {
     return { child, result };
   }
 
-  /** Hostnames and ipc sysctls, set from inside by one helper process. */
+  /**
+   * Links, addresses and routes of the restored network namespaces (plan.net), one ip command at a
+   * time in the plan's order: a link exists before its ports, addresses and routes use it.
+   */
+  private async configureNet(): Promise<void> {
+    const path = (ns: number) => {
+      const fd = this.held.get(ns);
+      if (fd === undefined) throw this.fail(0, `net#${ns}: not made by this restore`);
+      return `/proc/${process.pid}/fd/${fd}`;
+    };
+    for (const op of this.plan.net.ops) {
+      const c = ipCommand(op, path);
+      const r = await runHere(c.ns === null ? c.argv : ['nsenter', `--net=${path(c.ns)}`, '--', ...c.argv]);
+      if (r.code !== 0) throw this.fail(0, `${c.what}: ${c.argv.join(' ')}: ${r.err || `exit ${r.code}`}`);
+    }
+  }
+
+  /** Hostnames, ipc and net sysctls, set from inside by one helper process. */
   private async writeState(): Promise<void> {
-    const job: StateJob = { pid: process.pid, uts: [], ipc: [] };
+    const job: StateJob = { pid: process.pid, uts: [], ipc: [], net: [] };
+    for (const { ns, sysctls } of this.plan.net.sysctls) {
+      const fd = this.held.get(ns);
+      if (fd !== undefined) job.net.push({ ns: `net#${ns}`, fd, sysctls });
+    }
     const defaults = await this.ipcDefaults!;
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;

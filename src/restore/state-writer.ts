@@ -1,7 +1,9 @@
-// Why: hostnames and ipc sysctls of restored namespaces are set from inside them, and the kernel
-// gates them differently: sethostname(2) wants CAP_SYS_ADMIN over the uts namespace's owner (the
-// /proc/sys file only global root may write), ipc sysctls want the writer's euid to be the ipc
-// namespace's root uid. A thread can switch uts and ipc namespaces, but switching back may be
+// Why: hostnames, ipc and net sysctls of restored namespaces are set from inside them, and the
+// kernel gates them differently: sethostname(2) wants CAP_SYS_ADMIN over the uts namespace's owner
+// (the /proc/sys file only global root may write), ipc sysctls want the writer's euid to be the ipc
+// namespace's root uid, net sysctls CAP_NET_ADMIN over the net namespace's owner (or that root
+// uid). /proc/sys/kernel, /proc/sys/fs/mqueue and /proc/sys/net all resolve to the namespace of
+// the thread that opens them. A thread can switch these namespaces, but switching back may be
 // refused inside a container, so this runs in a child process of its own that never switches back:
 // the executor spawns it once per restore with the list, and it reports on fd 3 as JSON.
 import { readFileSync, writeSync, openSync, closeSync, writeFileSync } from 'node:fs';
@@ -14,12 +16,13 @@ export const StateJob = z.object({
   pid: z.number().int().min(1),
   uts: z.array(z.object({ ns: z.string(), fd: z.number().int(), hostname: z.string(), domainname: z.string() })),
   ipc: z.array(z.object({ ns: z.string(), fd: z.number().int(), uid: z.number().int().min(0), gid: z.number().int().min(0), sysctls: z.array(z.tuple([z.string(), z.string()])) })),
+  net: z.array(z.object({ ns: z.string(), fd: z.number().int(), sysctls: z.array(z.tuple([z.string().regex(/^net\.ipv[46]\.[A-Za-z0-9_.-]+$/), z.string()])) })),
 });
 export type StateJob = z.infer<typeof StateJob>;
 
 export type StateResult = { ok: true } | { ok: false; ns: string; reason: string };
 
-function enter(pid: number, fd: number, type: 'uts' | 'ipc'): void {
+function enter(pid: number, fd: number, type: 'uts' | 'ipc' | 'net'): void {
   const nsfd = openSync(`/proc/${pid}/fd/${fd}`, 'r');
   try {
     setns(nsfd, CLONE_FLAGS[type], `setns ${type}`);
@@ -53,6 +56,19 @@ export function writeState(job: StateJob): StateResult {
       } finally {
         process.seteuid!(0);
         process.setegid!(0);
+      }
+    }
+    for (const n of job.net) {
+      current = n.ns;
+      enter(job.pid, n.fd, 'net');
+      for (const [k, v] of n.sysctls) {
+        const path = `/proc/sys/${k.replace(/\./g, '/')}`;
+        try {
+          if (readFileSync(path, 'utf8').trim().replace(/\s+/g, ' ') === v) continue;
+          writeFileSync(path, `${v}\n`);
+        } catch (err) {
+          throw new Error(`${k}: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
     }
     return { ok: true };

@@ -1,7 +1,8 @@
 // Why: the human view of an image, in the spirit of `lsns --tree` and lxkns's lsuns: user
 // namespaces nested by parent, under each what it owns with its key state, and the processes that
 // live there, grouped by the namespaces they share.
-import type { Image, Namespace, NsRefs, Process } from '../model/image.js';
+import type { Image, Namespace, NsRefs, Process, StateOf } from '../model/image.js';
+import { kernelMadeAddress, kernelMadeRoute } from '../model/net.js';
 import { NS_LINKS, NS_TYPES } from '../model/species.js';
 
 const name = (n: Namespace) => `${n.type}#${n.id}`;
@@ -14,6 +15,35 @@ function maps(label: string, m: { inside: number; outside: number; count: number
 
 function offset(t: { seconds: number; nanoseconds: number }): string {
   return `${t.seconds >= 0 ? '+' : ''}${t.seconds}${t.nanoseconds ? `.${String(t.nanoseconds).padStart(9, '0')}` : ''}s`;
+}
+
+/** "lo 127.0.0.1/8 ::1/128, eth0(veth↔net#6 eth0) 198.51.100.1/24; default via 198.51.100.2; net.ipv4.ip_forward=1". */
+function netSummary(s: StateOf<'net'>, img: Image): string {
+  const byIndex = new Map(s.interfaces.map((l) => [l.index, l]));
+  const links = s.interfaces.map((l) => {
+    const tags: string[] = [];
+    if (l.kind) tags.push(l.kind);
+    if (l.link) {
+      const arrow = l.kind === 'veth' ? '↔' : ' on ';
+      if (l.linkOutside) tags.push(`${arrow}outside`);
+      else if (l.linkNetns === null) tags.push(`${arrow}${byIndex.get(l.link)?.name ?? `if${l.link}`}`);
+      else {
+        const other = img.namespaces[l.linkNetns - 1]?.state as StateOf<'net'> | null | undefined;
+        tags.push(`${arrow}net#${l.linkNetns} ${other?.interfaces.find((p) => p.index === l.link)?.name ?? `if${l.link}`}`);
+      }
+    }
+    if (l.master) tags.push(`in ${byIndex.get(l.master)?.name ?? `if${l.master}`}`);
+    if (l.vlanId) tags.push(`id ${l.vlanId}`);
+    if (!l.flags.includes('UP')) tags.push('down');
+    const addrs = l.addresses.filter((a) => !kernelMadeAddress(a)).map((a) => `${a.address}/${a.prefixLen}`);
+    return `${l.name}${tags.length ? `(${tags.join(' ').replace(/ (↔| on )/g, '$1')})` : ''}${addrs.length ? ` ${addrs.join(' ')}` : ''}`;
+  });
+  const parts = [links.join(', ') || 'no interfaces'];
+  const routes = s.routes.filter((r) => !kernelMadeRoute(r)).map((r) => `${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : r.dev ? ` dev ${r.dev}` : ''}`);
+  if (routes.length) parts.push(`routes ${routes.join(', ')}`);
+  const sysctls = Object.entries(s.sysctls).map(([k, v]) => `${k}=${v}`);
+  if (sysctls.length) parts.push(sysctls.join(' '));
+  return parts.join('; ');
 }
 
 function summary(n: Namespace, img: Image, reference: Record<string, string> | undefined): string {
@@ -54,11 +84,7 @@ function summary(n: Namespace, img: Image, reference: Record<string, string> | u
         bits.push(`${s.mountCount} mounts`);
         break;
       case 'net':
-        bits.push(
-          (s.interfaces as any[])
-            .map((i) => `${i.name}${i.flags.includes('UP') ? '' : '(down)'}${i.addresses.length ? ` ${i.addresses.map((a: any) => `${a.address}/${a.prefixLen}`).join(' ')}` : ''}`)
-            .join(', ') || 'no interfaces',
-        );
+        bits.push(netSummary(s as StateOf<'net'>, img));
         break;
     }
   }

@@ -13,7 +13,7 @@ const STATES: Record<NsType, (hostname: string) => unknown> = {
   user: () => ({ uidMap: [{ inside: 0, outside: 100000, count: 65536 }], gidMap: [{ inside: 0, outside: 100000, count: 65536 }], projidMap: [], setgroups: 'deny', ownerUid: 0, level: 1 }),
   pid: () => ({ level: 1 }),
   mnt: () => ({ mountCount: 1, mounts: [] }),
-  net: () => ({ interfaces: [] }),
+  net: () => ({ interfaces: [], routes: [], sysctls: {} }),
   ipc: () => ({ sysctls: { 'kernel.msgmax': '8192' } }),
   uts: (hostname) => ({ hostname, domainname: '(none)' }),
   cgroup: () => ({ root: '/', insidePath: '/' }),

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseMountinfo, parseNsPid, parseStat, unescapeOctal } from '../../src/discover/procfs.js';
-import { cgroupPath, deriveCgroupRoot } from '../../src/discover/state/cgroup-net.js';
+import { cgroupPath, deriveCgroupRoot } from '../../src/discover/state/cgroup.js';
 import { parseTimensOffsets } from '../../src/discover/state/simple.js';
 import { parseNsLink } from '../../src/model/species.js';
 

@@ -3,11 +3,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Image, Namespace } from '../../src/model/image.js';
+import { Image, type Namespace } from '../../src/model/image.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { ROOT } from '../helpers/paths.js';
 
-const base = (): Image => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'bad-images', 'base.json'), 'utf8')) as Image;
+const base = (): Image => Image.parse(JSON.parse(readFileSync(join(ROOT, 'fixtures', 'bad-images', 'base.json'), 'utf8')));
 const target = { kernel: '6.18', pidfd: true };
 const creates = (img: Image) => buildPlan(img, target).steps.flatMap((s) => (s.op === 'create' ? [`${s.type}#${s.creates[0]}`] : []));
 

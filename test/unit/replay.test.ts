@@ -4,12 +4,12 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Image, StateOf } from '../../src/model/image.js';
+import { Image, type StateOf } from '../../src/model/image.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { ProcessStep } from '../../src/plan/schema.js';
 import { ROOT } from '../helpers/paths.js';
 
-const load = (name: string) => JSON.parse(readFileSync(join(ROOT, 'fixtures', 'replay', `${name}.json`), 'utf8')) as Image;
+const load = (name: string) => Image.parse(JSON.parse(readFileSync(join(ROOT, 'fixtures', 'replay', `${name}.json`), 'utf8')));
 const target = { kernel: '6.18', pidfd: true };
 const processes = (img: Image): ProcessStep[] => {
   const plan = buildPlan(img, target);

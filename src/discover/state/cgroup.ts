@@ -1,9 +1,7 @@
-// Why: cgroup and net state both need the reading thread inside the namespace: a cgroup path is
-// printed relative to the reader's cgroup root, and a netlink socket answers for the namespace it
-// was created in.
+// Why: cgroup state needs the reading thread inside the namespace: a cgroup path is printed
+// relative to the reader's cgroup root.
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { closeRouteSocket, dumpAddrs, dumpLinks, openRouteSocket } from '../../kernel/netlink.js';
 import { readText } from '../procfs.js';
 import type { StateContext, StateResult } from './context.js';
 
@@ -33,19 +31,4 @@ export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf
   const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, () => readText(file)));
   const root = deriveCgroupRoot(outside, inside);
   return { state: { root, insidePath: inside }, note: root ? '' : `root not derivable: pid ${pid} reads ${inside} from inside` };
-}
-
-export function readNet(ctx: StateContext, node: NsNode): StateResult<StateOf<'net'>> {
-  const sock = ctx.threads.within('net', node.fd, node.inode, openRouteSocket);
-  try {
-    const links = dumpLinks(sock);
-    const addrs = dumpAddrs(sock);
-    const interfaces = links.map((l) => ({
-      ...l,
-      addresses: addrs.filter((a) => a.index === l.index).map(({ family, address, prefixLen }) => ({ family, address, prefixLen })),
-    }));
-    return { state: { interfaces }, note: '' };
-  } finally {
-    closeRouteSocket(sock);
-  }
 }

@@ -1,0 +1,230 @@
+// Why: a network namespace's links, addresses, main-table routes and changed net sysctls, read so
+// that a restore can rebuild them and nothing dumped is changed on the way. Three kernel facts
+// shape it: a NETLINK_ROUTE socket answers for the namespace it was created in; dumping links
+// allocates a netns id for each veth peer's namespace in the namespace of the asking socket (so
+// links are asked for from a scratch namespace of our own, by the ids we gave the dumped ones
+// there); and /proc/sys/net shows the namespace of the reading thread, with defaults that a new
+// namespace takes partly from the host — so "changed" means "differs from a namespace made now".
+import { spawn } from 'node:child_process';
+import { fstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import type { NsNode } from '../graph.js';
+import type { NetInterface, NetRoute, StateOf } from '../../model/image.js';
+import { close, open } from '../../kernel/ffi.js';
+import { SyscallError } from '../../kernel/errors.js';
+import { nsGetUserns } from '../../kernel/nsfs.js';
+import { PROC_DYNAMIC_FIRST } from '../graph.js';
+import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, openRouteSocket, type Link } from '../../kernel/netlink.js';
+import type { StateContext, StateResult } from './context.js';
+
+const SYSCTL_ROOT = '/proc/sys/net';
+/** Per-device directories hold the device's own copy; only these two stand for the namespace. */
+const PER_DEVICE = /^ipv[46]\/(conf|neigh)\/([^/]+)/;
+const NAMESPACE_WIDE = new Set(['all', 'default']);
+/** A random key per namespace: it always differs, and writing it back would only leak it. */
+const NEVER = new Set(['ipv4/tcp_fastopen_key']);
+
+/** Relative paths (ipv4/ip_forward, …) of every readable net.ipv4/net.ipv6 sysctl of the thread's namespace. */
+function sysctlPaths(): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(`${SYSCTL_ROOT}/${rel}`, { withFileTypes: true })) {
+      const p = `${rel}/${e.name}`;
+      const dev = PER_DEVICE.exec(p);
+      if (dev && !NAMESPACE_WIDE.has(dev[2]!)) continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && statSync(`${SYSCTL_ROOT}/${p}`).mode & 0o444 && !NEVER.has(p)) out.push(p);
+    }
+  };
+  for (const top of ['ipv4', 'ipv6']) {
+    try {
+      walk(top);
+    } catch {
+      // IPv6 may be compiled out or disabled at boot: then there is nothing of it to record.
+    }
+  }
+  return out.sort();
+}
+
+/** Values of `paths` in the thread's namespace; unreadable ones (EIO for an unset stable_secret) are left out. */
+function readSysctls(paths: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of paths) {
+    try {
+      out.set(p, readFileSync(`${SYSCTL_ROOT}/${p}`, 'utf8').trim().split(/\s+/).join(' '));
+    } catch {
+      // not readable in this namespace (EIO, EPERM): not recorded
+    }
+  }
+  return out;
+}
+
+const sysctlName = (p: string) => `net.${p.replace(/\//g, '.')}`;
+
+/**
+ * A fresh network namespace of our own, made by util-linux unshare (creating a namespace is never
+ * done on Node's own threads), returned as an open fd the caller closes; the helper has exited by
+ * then. The reason instead, where we may not make one.
+ */
+export async function makeScratchNetns(): Promise<{ fd: number; inode: number } | { why: string }> {
+  if (!canSwitchBack()) return { why: 'our own network namespace is owned by an ancestor user namespace: a switch into another could not be undone' };
+  const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  const ready = await new Promise<boolean>((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(true);
+    });
+    child.once('error', (e) => {
+      err += e.message;
+      resolve(false);
+    });
+    child.once('close', () => resolve(false));
+  });
+  try {
+    if (!ready) return { why: `unshare --net: ${err.trim().split('\n').at(-1) || 'failed'}` };
+    const fd = open(`/proc/${child.pid}/ns/net`);
+    return { fd, inode: statSync(`/proc/self/fd/${fd}`).ino };
+  } finally {
+    // cat ends at end of input; the fd alone keeps the namespace.
+    child.stdin!.end();
+    await exited;
+  }
+}
+
+/**
+ * Whether this thread could come back to its own network namespace after a switch: setns needs
+ * CAP_SYS_ADMIN over the namespace's owner, which a dumper inside a container lacks when it shares
+ * a network namespace owned further up (kernel-notes). Asked before the scratch namespace is
+ * entered, since a refused switch back ends the dump.
+ */
+function canSwitchBack(): boolean {
+  const own = open('/proc/self/ns/net');
+  try {
+    const owner = nsGetUserns(own, 'owner of our own net namespace');
+    try {
+      const ownerIno = fstatSync(owner).ino;
+      const userIno = statSync('/proc/self/ns/user').ino;
+      // Owned by our own user namespace, or we are in the initial one (capable everywhere).
+      return ownerIno === userIno || userIno < PROC_DYNAMIC_FIRST;
+    } finally {
+      close(owner);
+    }
+  } catch (err) {
+    // EPERM: the owner lies beyond our scope — certainly not ours to switch back under.
+    if (err instanceof SyscallError) return false;
+    throw err;
+  } finally {
+    close(own);
+  }
+}
+
+export class NetStateReader {
+  /** Socket in the scratch namespace, where every dumped net namespace has an id of ours. */
+  private readonly scratchSock: number | null = null;
+  private readonly nsidOf = new Map<string, number>();
+  private readonly keyOfNsid = new Map<number, string>();
+  private readonly defaults = new Map<string, string>();
+  private readonly paths: string[] = [];
+  private readonly why: string = '';
+
+  constructor(
+    private readonly ctx: StateContext,
+    /** Namespace key → image id. */
+    private readonly ids: Map<string, number>,
+    scratch: { fd: number; inode: number } | { why: string },
+  ) {
+    if ('why' in scratch) {
+      this.why = `no scratch namespace (${scratch.why}): veth peers not resolved, sysctls not recorded`;
+      return;
+    }
+    const { sock, paths, defaults } = ctx.threads.within('net', scratch.fd, scratch.inode, () => {
+      const paths = sysctlPaths();
+      return { sock: openRouteSocket(), paths, defaults: readSysctls(paths) };
+    });
+    // The socket keeps the scratch namespace alive; the caller may close its fd.
+    this.scratchSock = sock;
+    this.paths = paths;
+    this.defaults = defaults;
+    let next = 1;
+    for (const n of ctx.graph.nodes.values()) {
+      if (n.type !== 'net') continue;
+      try {
+        assignNsid(sock, n.fd, next);
+        this.nsidOf.set(n.key, next);
+        this.keyOfNsid.set(next, n.key);
+        next++;
+      } catch {
+        // Not ours to name (no CAP_NET_ADMIN over it): read from inside instead, peers unresolved.
+      }
+    }
+  }
+
+  read(node: NsNode): StateResult<StateOf<'net'>> {
+    const notes: string[] = this.why ? [this.why] : [];
+    const inside = this.ctx.threads.within('net', node.fd, node.inode, () => ({
+      sock: openRouteSocket(),
+      values: this.scratchSock === null ? new Map<string, string>() : readSysctls(this.paths),
+    }));
+    let links: Link[];
+    let addrs;
+    const routes: NetRoute[] = [];
+    try {
+      const nsid = this.nsidOf.get(node.key);
+      if (nsid !== undefined && this.scratchSock !== null) {
+        links = dumpLinks(this.scratchSock, nsid);
+      } else {
+        links = dumpLinks(inside.sock);
+        if (!this.why) notes.push('links read from inside: veth peers not resolved');
+      }
+      addrs = dumpAddrs(inside.sock);
+      const nameOf = new Map(links.map((l) => [l.index, l.name]));
+      let complex = 0;
+      for (const family of [AF_INET, AF_INET6] as const) {
+        for (const r of dumpRoutes(inside.sock, family)) {
+          if (r.table !== TABLE_MAIN) continue;
+          if (r.complex) complex++;
+          const { oif, ...rest } = r;
+          routes.push({ ...rest, dev: nameOf.get(oif) ?? '' });
+        }
+      }
+      if (complex) notes.push(`${complex} multipath or encapsulated route${complex === 1 ? '' : 's'} recorded without detail`);
+    } finally {
+      closeRouteSocket(inside.sock);
+    }
+    const interfaces: NetInterface[] = links.map((l) => {
+      let linkNetns: number | null = null;
+      let linkOutside = false;
+      if (l.linkNsid !== null) {
+        const key = this.scratchSock !== null && this.nsidOf.has(node.key) ? this.keyOfNsid.get(l.linkNsid) : undefined;
+        if (key === undefined) linkOutside = true;
+        else if (key !== node.key) linkNetns = this.ids.get(key)!;
+      }
+      return {
+        index: l.index,
+        name: l.name,
+        kind: l.kind,
+        flags: l.flags,
+        mtu: l.mtu,
+        mac: l.mac,
+        addresses: addrs.filter((a) => a.index === l.index).map(({ index: _, ...a }) => a),
+        link: l.link,
+        linkNetns,
+        linkOutside,
+        master: l.master,
+        vlanId: l.vlanId,
+        macvlanMode: l.macvlanMode,
+      };
+    });
+    const sysctls: Record<string, string> = {};
+    for (const [p, v] of inside.values) if (this.defaults.get(p) !== v) sysctls[sysctlName(p)] = v;
+    return { state: { interfaces, routes, sysctls }, note: notes.join('; ') };
+  }
+
+  close(): void {
+    if (this.scratchSock !== null) closeRouteSocket(this.scratchSock);
+  }
+}
+
