@@ -6,10 +6,10 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
+import { channelRoot } from '../src/restore/executor.js';
 import type { StateOf } from '../src/model/image.js';
 import { NS_TYPES } from '../src/model/species.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
@@ -246,7 +246,7 @@ test('a restore SIGKILLed mid-way leaves no process behind', async (t) => {
   // Its FIFO directory stays (nothing can remove it then) until a later restore sweeps it: this
   // test's next one, or any other restore on the machine that gets there first (tests run
   // concurrently), so only the outcome is checked.
-  const dirOf = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`nsdump-restore-${child.pid}-`));
+  const dirOf = () => readdirSync(channelRoot()).filter((n) => n.startsWith(`nsdump-restore-${child.pid}-`));
   t.is(nsdump(['restore', dir, '--', 'true']).code, 0);
   t.deepEqual(dirOf(), []);
 });
