@@ -251,6 +251,19 @@ test('a restore SIGKILLed mid-way leaves no process behind', async (t) => {
   t.deepEqual(dirOf(), []);
 });
 
+test('a restore in a pid namespace of its own, which sees none of the host\'s pids, leaves a live restore\'s FIFO directory alone', async (t) => {
+  const topo = await startTopology(t, 'user-chain-limit');
+  const dir = dumpToJson(t, topo.pid).dir;
+  const held = await hold(t, dir);
+  const dirOf = () => readdirSync(channelRoot()).filter((n) => n.startsWith(`nsdump-restore-${held.pid}-`));
+  t.is(dirOf().length, 1);
+  // From inside, pid ${held.pid} does not exist: only the directory's lock says its restore lives.
+  const inner = nsdump(['restore', dir, '--', 'true'], { prefix: ['unshare', '--pid', '--fork', '--mount-proc'] });
+  t.is(inner.code, 0, inner.stderr);
+  t.is(dirOf().length, 1);
+  t.is(await held.stop(), 0);
+});
+
 /**
  * Restores with --bind run in a mount namespace of their own: bind mounts in the host's would show
  * up as holders in every other test's dump (kernel-notes), and those run at the same time. The

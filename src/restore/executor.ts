@@ -5,12 +5,12 @@
 // every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
 // or death releases everything: every agent and placeholder ends when its channel closes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, readdirSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
+import { LOCK_EX, LOCK_NB, becomeSubreaper, close as closeRaw, flock, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { NS_TYPES, type NsLink, type NsType } from '../model/species.js';
@@ -202,6 +202,8 @@ export class Executor {
   private readonly spawned = new Set<number>();
   private readonly fds = new Set<number>();
   private readonly dir: string;
+  /** An fd on `dir` holding flock(LOCK_EX) while this restore lives: how sweepers tell it is. */
+  private readonly lockFd: number;
   private failure: { n: number; reason: string } | undefined;
   private releasing: Promise<void> | undefined;
   private readonly replay: ReplayBuilder;
@@ -218,10 +220,8 @@ export class Executor {
   ) {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     this.replay = new ReplayBuilder(img, new Map());
-    // 0711: agents running as other uids reach their FIFOs by name, nobody can list them.
     sweepStaleDirs();
-    this.dir = mkdtempSync(join(channelRoot(), `nsdump-restore-${process.pid}-`));
-    chmodSync(this.dir, 0o711);
+    ({ dir: this.dir, lockFd: this.lockFd } = makeLockedDir());
     // The agent's program, read by path: as an argument it would cost the agent that forks a
     // child one read(2) per byte (sh reads a pipe a byte at a time).
     this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
@@ -781,6 +781,7 @@ export class Executor {
     this.held.clear();
     for (const fd of [...this.fds]) this.closeTracked(fd);
     rmSync(this.dir, { recursive: true, force: true });
+    closeSync(this.lockFd);
     process.off('SIGCHLD', this.onChild);
     this.emit({ event: 'released', reason });
   }
@@ -816,20 +817,57 @@ export function channelRoot(): string {
 }
 
 /**
- * A restore killed outright cannot remove its FIFO directory: the next one removes every
- * directory whose restore (named by pid) is gone. A live pid, maybe reused, is left alone.
+ * This restore's FIFO directory, locked before anyone may sweep it: made under a hidden name,
+ * flock'ed, then renamed to the name sweepers look at (the lock is on the directory itself, so it
+ * follows the rename). 0711: agents running as other uids reach their FIFOs by name, nobody can
+ * list them.
+ */
+function makeLockedDir(): { dir: string; lockFd: number } {
+  const tmp = mkdtempSync(join(channelRoot(), `.nsdump-restore-${process.pid}-`));
+  const lockFd = openSync(tmp, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  flock(lockFd, LOCK_EX, `lock ${tmp}`);
+  chmodSync(tmp, 0o711);
+  const dir = join(channelRoot(), basename(tmp).slice(1));
+  renameSync(tmp, dir);
+  return { dir, lockFd };
+}
+
+/**
+ * A restore killed outright cannot remove its FIFO directory: later ones remove every directory
+ * whose restore is provably gone — its lock can be taken (the kernel drops a flock with the last
+ * fd, however its owner ended). A pid check alone is not proof: a restore in a pid namespace of
+ * its own (a container) sees none of the host's pids, and a live restore's directory went that
+ * way (a failed test run). The dead-pid check is kept as a second condition, for directories
+ * left by versions that did not lock. A hidden directory is one killed between mkdtemp and rename.
  */
 function sweepStaleDirs(): void {
+  const root = channelRoot();
   let names: string[] = [];
   try {
-    names = readdirSync(channelRoot());
+    names = readdirSync(root);
   } catch {
     return;
   }
   for (const name of names) {
-    const m = /^nsdump-restore-(\d+)-\w+$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    rmSync(join(channelRoot(), name), { recursive: true, force: true });
+    const m = /^\.?nsdump-restore-(\d+)-\w+$/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    const path = join(root, name);
+    let fd: number;
+    try {
+      fd = openSync(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch {
+      continue;
+    }
+    try {
+      if (!flock(fd, LOCK_EX | LOCK_NB, `lock ${path}`)) continue;
+      // A hidden one may be a live restore between its mkdtemp and its flock: only when old.
+      if (name.startsWith('.') && Date.now() - statSync(path).mtimeMs < 60_000) continue;
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // someone else swept it meanwhile, or it is not ours to judge
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
