@@ -258,3 +258,36 @@ test('undecided when the time bound is reached before the search decides; equiva
   t.is(unbounded.verdict, 'equivalent');
   t.true(unbounded.searchNodes >= 300);
 });
+
+/**
+ * Four groups told apart by hostname only; each group's net namespace has one veth "eth0" whose
+ * other end is eth0 of the group `pairOf` names. Every link reads the same by name and place.
+ */
+function vethGroups(pairOf: number[], o: Partial<Groups> = {}): Image {
+  const img = groups({ count: 4, hostname: (g) => `h${g}`, ...o });
+  const netOf = (g: number) => img.processes[g]!.namespaces.net!;
+  for (let g = 0; g < 4; g++) {
+    const n = img.namespaces.find((x) => x.id === netOf(g))!;
+    n.state = {
+      interfaces: [{ index: 2, name: 'eth0', kind: 'veth', flags: ['UP'], mtu: 1500, mac: '02:00:00:00:00:01', addresses: [], link: 2, linkNetns: netOf(pairOf[g]!), linkOutside: false, master: 0, vlanId: 0, macvlanMode: '' }],
+      routes: [],
+      rules: [],
+      missingDefaultRules: [],
+      sysctls: {},
+    };
+  }
+  return img;
+}
+
+test('veth pairings are edges: two images that differ only by which namespaces a same-named pair joins are not equivalent', (t) => {
+  const a = vethGroups([1, 0, 3, 2]);
+  const swapped = vethGroups([2, 3, 0, 1], { inodeBase: 4026540000 });
+  const r = diffImages(a, swapped);
+  t.is(r.verdict, 'different');
+  // Which difference the messages name follows a best-effort pairing: the moved link ends, or
+  // (keeping the pairs) the hostnames of the groups that would have to swap.
+  t.true(r.differences.some((d) => /link eth0: other end in net#\d+ \[\d+\] → net#\d+ \[\d+\]|hostname "h\d" → "h\d"/.test(d.message)), JSON.stringify(r.differences));
+  // The same pairing, namespaces listed in another order: equivalent.
+  const same = vethGroups([1, 0, 3, 2], { reversed: ['net', 'uts'], inodeBase: 4026540000, pidBase: 5000 });
+  t.is(diffImages(a, same).verdict, 'equivalent', JSON.stringify(diffImages(a, same).differences));
+});
