@@ -291,3 +291,19 @@ test('veth pairings are edges: two images that differ only by which namespaces a
   const same = vethGroups([1, 0, 3, 2], { reversed: ['net', 'uts'], inodeBase: 4026540000, pidBase: 5000 });
   t.is(diffImages(a, same).verdict, 'equivalent', JSON.stringify(diffImages(a, same).differences));
 });
+
+test('policy rules count, in order; a deleted default too', (t) => {
+  const rule = (priority: number, table: number) => ({ family: 'inet' as const, priority, action: 'lookup', table, src: '198.51.100.0', srcLen: 24, dst: '', dstLen: 0, tos: 0, invert: false, fwmark: 0, fwmask: 0, iif: '', oif: '', gotoPriority: 0, suppressPrefixlen: -1, suppressIfgroup: -1, protocol: 0, l3mdev: false, uidRange: '', ipProto: 0, sportRange: '', dportRange: '', complex: false });
+  const withRules = (rules: ReturnType<typeof rule>[], missing: ReturnType<typeof rule>[] = []) => {
+    const img = vethGroups([1, 0, 3, 2]);
+    const net = img.namespaces.find((x) => x.id === img.processes[0]!.namespaces.net)!;
+    Object.assign(net.state!, { rules, missingDefaultRules: missing });
+    return img;
+  };
+  const a = withRules([rule(100, 100), rule(200, 200)]);
+  t.is(diffImages(a, withRules([rule(100, 100), rule(200, 200)])).verdict, 'equivalent');
+  const other = diffImages(a, withRules([rule(100, 100), rule(200, 201)]));
+  t.is(other.verdict, 'different');
+  t.regex(other.differences[0]!.message, /rule -4 200: from 198\.51\.100\.0\/24 lookup 200 proto 0 → none, rule none → -4 200: from 198\.51\.100\.0\/24 lookup 201 proto 0/);
+  t.is(diffImages(a, withRules([rule(100, 100), rule(200, 200)], [rule(32767, 253)])).verdict, 'different');
+});
