@@ -1,15 +1,28 @@
 // Why: `diff` decides whether two graphs are isomorphic, not two images; this builds the graph of
 // one image — the namespaces it would create and the namespace sets in use as vertices, owner,
-// parent and link edges between them — and gives each vertex the colour it has on its own.
-import type { Image, Namespace, NsRefs } from '../model/image.js';
+// parent and link edges between them — and gives each vertex the colour it has on its own. A link
+// whose other end (a veth's peer, a vlan's parent) lies in another created network namespace is a
+// vertex too, with edges to both namespaces: which namespace a pair joins is structure, and two
+// images that pair the same names differently are not the same network.
+import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
 import { NS_LINKS } from '../model/species.js';
 import { bindMounts, canonical, restorableState } from './state.js';
 
 /** Edge labels. A vertex has at most one out-edge per label, which keeps every check a lookup. */
-export const LABELS = ['owner', 'parent', ...NS_LINKS] as const;
+export const LABELS = ['owner', 'parent', ...NS_LINKS, 'link-in', 'link-peer'] as const;
 const OWNER = 0;
 const PARENT = 1;
 const LINK0 = 2;
+const LINK_IN = LABELS.indexOf('link-in');
+const LINK_PEER = LABELS.indexOf('link-peer');
+
+/** A link whose other end lies in another created network namespace: a vertex after the sets. */
+export interface CrossLink {
+  /** Image ids of the namespace the link is in and of the one its other end is in. */
+  ns: number;
+  peerNs: number;
+  name: string;
+}
 
 /** A namespace set in use: the ten links of some process (or thread), and the first one using it. */
 export interface NsSet {
@@ -21,9 +34,10 @@ export interface NsSet {
 export interface Graph {
   img: Image;
   ids: Map<number, Namespace>;
-  /** Vertices 0 … ns.length-1 are the created namespaces in image order; the sets follow. */
+  /** Vertices 0 … ns.length-1 are the created namespaces in image order; the sets follow, then the cross links. */
   ns: Namespace[];
   sets: NsSet[];
+  links: CrossLink[];
   size: number;
   /** Image id → vertex, for created namespaces. */
   vertexOf: Map<number, number>;
@@ -71,11 +85,29 @@ function firstPidIn(img: Image): Map<number, number> {
   return pidIn;
 }
 
+/** Links of created network namespaces whose other end is in another created one, by namespace then name. */
+function crossLinks(ns: Namespace[]): { link: CrossLink; peerName: string }[] {
+  const created = new Map(ns.map((n) => [n.id, n]));
+  const out: { link: CrossLink; peerName: string }[] = [];
+  for (const n of ns) {
+    if (n.type !== 'net' || !n.state) continue;
+    for (const l of [...(n.state as StateOf<'net'>).interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (!l.link || l.linkOutside || l.linkNetns === null || l.linkNetns === n.id) continue;
+      const other = created.get(l.linkNetns);
+      if (!other) continue;
+      const peer = (other.state as StateOf<'net'> | null)?.interfaces.find((p) => p.index === l.link);
+      out.push({ link: { ns: n.id, peerNs: other.id, name: l.name }, peerName: peer?.name ?? `ifindex ${l.link}` });
+    }
+  }
+  return out;
+}
+
 export function buildGraph(img: Image): Graph {
   const ids = new Map(img.namespaces.map((n) => [n.id, n]));
   const ns = img.namespaces.filter((n) => !n.inScope);
   const sets = setsInUse(img, ids);
-  const size = ns.length + sets.length;
+  const cross = crossLinks(ns);
+  const size = ns.length + sets.length + cross.length;
   const vertexOf = new Map(ns.map((n, v) => [n.id, v]));
   const out = LABELS.map(() => new Int32Array(size).fill(-1));
   const full: string[] = [];
@@ -100,5 +132,14 @@ export function buildGraph(img: Image): Graph {
     shape.push(colour);
     full.push(colour);
   });
-  return { img, ids, ns, sets, size, vertexOf, out, full, shape, pidIn: firstPidIn(img) };
+  cross.forEach(({ link, peerName }, i) => {
+    const v = ns.length + sets.length + i;
+    edge(LINK_IN, v, link.ns);
+    edge(LINK_PEER, v, link.peerNs);
+    // Names are unique in a namespace: with both namespaces as edges they pin the pairing down.
+    const colour = JSON.stringify(['link', link.name, peerName]);
+    shape.push(colour);
+    full.push(colour);
+  });
+  return { img, ids, ns, sets, links: cross.map((c) => c.link), size, vertexOf, out, full, shape, pidIn: firstPidIn(img) };
 }

@@ -86,7 +86,7 @@ export function differences(g1: Graph, g2: Graph, pairs: Map<number, number>): D
     if (w === undefined) return;
     const m = g2.ns[w]!;
     const pair = (kind: Difference['kind'], what: string): Difference => ({ kind, message: `${named(n)} (first) ~ ${named(m)} (second): ${what}`, first: nsSite(g1, n), second: nsSite(g2, m) });
-    const change = stateChange(restorableState(n, g1.ids), restorableState(m, g2.ids));
+    const change = [stateChange(restorableState(n, g1.ids), restorableState(m, g2.ids)), ...pairingChanges(g1, g2, n, m, pairs)].filter(Boolean).join(', ');
     if (change) out.push(pair('state', change));
     const binds = bindMountChange(bindMounts(n), bindMounts(m));
     if (binds) out.push(pair('bind-mounts', binds));
@@ -100,6 +100,26 @@ export function differences(g1: Graph, g2: Graph, pairs: Map<number, number>): D
   g1.ns.forEach((n, v) => pairs.has(v) || out.push(alone(g1, n, 'first')));
   g2.ns.forEach((m, w) => paired2.has(w) || out.push(alone(g2, m, 'second')));
   out.push(...setDifferences(g1, g2, pairs));
+  return out;
+}
+
+/**
+ * Links of two paired network namespaces whose other ends lie in namespaces that are not each
+ * other's partners: "link eth0: other end in net#5 [...] → net#7 [...] (counterpart of net#6 [...])".
+ */
+function pairingChanges(g1: Graph, g2: Graph, n: Namespace, m: Namespace, pairs: Map<number, number>): string[] {
+  if (n.type !== 'net') return [];
+  const out: string[] = [];
+  const others = new Map(g2.links.filter((l) => l.ns === m.id).map((l) => [l.name, l]));
+  const back = new Map([...pairs].map(([v, w]) => [w, v]));
+  for (const l of g1.links) {
+    if (l.ns !== n.id) continue;
+    const k = others.get(l.name);
+    if (!k || pairs.get(g1.vertexOf.get(l.peerNs)!) === g2.vertexOf.get(k.peerNs)) continue;
+    const partner = back.get(g2.vertexOf.get(k.peerNs)!);
+    const was = partner === undefined ? ' (only in the second)' : ` (counterpart of ${named(g1.ns[partner]!)})`;
+    out.push(`link ${l.name}: other end in ${named(g1.ids.get(l.peerNs)!)} → ${named(g2.ids.get(k.peerNs)!)}${was}`);
+  }
   return out;
 }
 

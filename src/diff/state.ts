@@ -1,14 +1,14 @@
 // Why: what of a namespace a restore recreates decides what `diff` compares, and a change in it
 // must read as a person would say it ("hostname "a" → "b""), so both live here, apart from the graph.
 import type { NetInterface, Namespace, StateOf } from '../model/image.js';
-import { kernelMadeAddress, kernelMadeRoute } from '../model/net.js';
+import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
 /**
  * The state a restore recreates (what `diff` compares). Not compared: the owner uid (the creator's
  * euid), levels (the graph already says them), cgroup roots and mount tables (a restore makes
  * these namespaces empty, at the executor's cgroup); of networks, ifindexes, operational flags
  * (RUNNING, LOWER_UP) and what the kernel adds by itself (IPv6 link-local addresses, the routes
- * that come with an address), which appear on their own schedule. `ids` resolves a veth's peer.
+ * that come with an address), which appear on their own schedule. Rules compare in order. `ids` resolves a veth's peer.
  */
 export function restorableState(n: Namespace, ids?: Map<number, Namespace>): Record<string, unknown> | null {
   const s = n.state;
@@ -41,10 +41,12 @@ function netState(n: Namespace, s: StateOf<'net'>, ids: Map<number, Namespace> |
   for (const l of [...s.interfaces].sort((a, b) => (a.name < b.name ? -1 : 1))) links[l.name] = describeLink(n, l, byIndex, ids);
   const routes = s.routes
     .filter((r) => !kernelMadeRoute(r))
-    .map((r) => `${r.type === 1 ? '' : `type ${r.type} `}${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope} metric ${r.priority}${r.prefsrc ? ` src ${r.prefsrc}` : ''}${r.complex ? ' (multipath/encap)' : ''}`)
+    .map((r) => `${r.type === 1 ? '' : `type ${r.type} `}${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope} metric ${r.priority}${r.prefsrc ? ` src ${r.prefsrc}` : ''}${r.table === 254 ? '' : ` table ${tableName(r.table)}`}${r.complex ? ' (multipath/encap)' : ''}`)
     .sort();
+  // Rules in the kernel's order (by priority; equal priorities keep the order they were added in).
+  const rules = [...s.rules.map(ruleText), ...s.missingDefaultRules.map((r) => `${ruleText(r)} (a default, deleted)`)];
   const sysctls = Object.fromEntries(Object.entries(s.sysctls).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { links, routes, sysctls };
+  return { links, routes, rules, sysctls };
 }
 
 function describeLink(n: Namespace, l: NetInterface, byIndex: Map<number, NetInterface>, ids: Map<number, Namespace> | undefined): string {
@@ -100,11 +102,13 @@ export function stateChange(a: Record<string, unknown> | null, b: Record<string,
       for (const name of [...new Set([...Object.keys(p), ...Object.keys(q)])].sort()) {
         if (p[name] !== q[name]) parts.push(`link ${name} ${p[name] === undefined ? 'none' : `(${p[name]})`} → ${q[name] === undefined ? 'none' : `(${q[name]})`}`);
       }
-    } else if (k === 'routes') {
+    } else if (k === 'routes' || k === 'rules') {
+      const word = k === 'routes' ? 'route' : 'rule';
       const p = (x[k] ?? []) as string[];
       const q = (y[k] ?? []) as string[];
-      for (const r of p.filter((r) => !q.includes(r))) parts.push(`route ${r} → none`);
-      for (const r of q.filter((r) => !p.includes(r))) parts.push(`route none → ${r}`);
+      for (const r of p.filter((r) => !q.includes(r))) parts.push(`${word} ${r} → none`);
+      for (const r of q.filter((r) => !p.includes(r))) parts.push(`${word} none → ${r}`);
+      if (p.every((r) => q.includes(r)) && q.every((r) => p.includes(r))) parts.push(`${k} in another order: ${p.join('; ')} → ${q.join('; ')}`);
     } else if (k === 'sysctls') {
       const p = (x[k] ?? {}) as Record<string, string>;
       const q = (y[k] ?? {}) as Record<string, string>;

@@ -137,6 +137,8 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
         net: {
           interfaces: n.interfaces.map((i) => ({ ...i, linkNetns: id0(i.linkNetns) })),
           routes: n.routes,
+          rules: n.rules,
+          missingDefaultRules: n.missingDefaultRules,
           sysctls: sortedSysctls(n.sysctls),
         },
       };
@@ -160,6 +162,8 @@ function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
       return {
         interfaces: (s.interfaces as Record<string, unknown>[]).map((i) => ({ ...i, linkNetns: orNull(i.linkNetns) })),
         routes: s.routes,
+        rules: s.rules ?? [],
+        missingDefaultRules: s.missingDefaultRules ?? [],
         sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])),
       };
     case 'time': {

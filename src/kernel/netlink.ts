@@ -1,4 +1,4 @@
-// Why: links, addresses and routes of a network namespace are only complete through rtnetlink. A
+// Why: links, addresses, routes and policy rules of a network namespace are only complete through rtnetlink. A
 // NETLINK_ROUTE socket answers for the namespace it was created in, so the caller creates it while
 // its thread sits in that namespace and may dump from it afterwards. Links are dumped from a socket
 // in a scratch namespace instead (IFLA_TARGET_NETNSID): the kernel allocates a netns id for a veth
@@ -21,6 +21,8 @@ const RTM_NEWADDR = 20;
 const RTM_GETADDR = 22;
 const RTM_NEWROUTE = 24;
 const RTM_GETROUTE = 26;
+const RTM_NEWRULE = 32;
+const RTM_GETRULE = 34;
 const RTM_NEWNSID = 88;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -48,6 +50,29 @@ const RTA_MULTIPATH = 9;
 const RTA_TABLE = 15;
 const RTA_VIA = 18;
 const RTA_ENCAP = 22;
+const FRA_DST = 1;
+const FRA_SRC = 2;
+const FRA_IIFNAME = 3;
+const FRA_GOTO = 4;
+const FRA_PRIORITY = 6;
+const FRA_FWMARK = 10;
+const FRA_SUPPRESS_IFGROUP = 13;
+const FRA_SUPPRESS_PREFIXLEN = 14;
+const FRA_TABLE = 15;
+const FRA_FWMASK = 16;
+const FRA_OIFNAME = 17;
+const FRA_PAD = 18;
+const FRA_L3MDEV = 19;
+const FRA_UID_RANGE = 20;
+const FRA_PROTOCOL = 21;
+const FRA_IP_PROTO = 22;
+const FRA_SPORT_RANGE = 23;
+const FRA_DPORT_RANGE = 24;
+/** Attributes a rule is read and recreated by; any other (realms, tunnel id, dscp, flow label, port masks) makes it "complex". */
+const FRA_KNOWN = new Set([FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_GOTO, FRA_PRIORITY, FRA_FWMARK, FRA_SUPPRESS_IFGROUP, FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME, FRA_PAD, FRA_L3MDEV, FRA_UID_RANGE, FRA_PROTOCOL, FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE]);
+const FIB_RULE_INVERT = 0x2;
+/** fib_rule_hdr.action → the word `ip rule` takes for it. */
+const RULE_ACTIONS: [number, RuleAction][] = [[1, 'lookup'], [2, 'goto'], [3, 'nop'], [6, 'blackhole'], [7, 'unreachable'], [8, 'prohibit']];
 const NETNSA_NSID = 1;
 const NETNSA_FD = 3;
 export const AF_INET = 2;
@@ -108,6 +133,39 @@ export interface Route {
   priority: number;
   prefsrc: string;
   /** Nexthops, MPLS or lightweight-tunnel encapsulation: recorded as present, not in detail. */
+  complex: boolean;
+}
+
+export type RuleAction = 'lookup' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+/** A policy routing rule (fib rule) as `ip rule` sets it; ranges as "START-END", "" for none. */
+export interface Rule {
+  family: 'inet' | 'inet6';
+  priority: number;
+  action: RuleAction | string;
+  /** lookup: the table (FRA_TABLE, else the 8-bit header field); 0 otherwise. */
+  table: number;
+  src: string;
+  srcLen: number;
+  dst: string;
+  dstLen: number;
+  tos: number;
+  invert: boolean;
+  fwmark: number;
+  fwmask: number;
+  iif: string;
+  oif: string;
+  /** goto: the priority jumped to. */
+  gotoPriority: number;
+  /** -1: not set. */
+  suppressPrefixlen: number;
+  suppressIfgroup: number;
+  protocol: number;
+  l3mdev: boolean;
+  uidRange: string;
+  ipProto: number;
+  sportRange: string;
+  dportRange: string;
+  /** Attributes beyond these (realms, tunnel id, dscp, flow label): recorded as present, not in detail. */
   complex: boolean;
 }
 
@@ -303,6 +361,56 @@ export function dumpRoutes(fd: number, family: typeof AF_INET | typeof AF_INET6)
       priority: a.get(RTA_PRIORITY)?.readUInt32LE(0) ?? 0,
       prefsrc: addr(RTA_PREFSRC),
       complex: a.has(RTA_MULTIPATH) || a.has(RTA_VIA) || a.has(RTA_ENCAP),
+    });
+  });
+  return out;
+}
+
+/**
+ * The policy routing rules of one family in the socket's namespace, in the kernel's order
+ * (ascending priority). RTM_GETRULE takes no target netns id: the socket must be made inside.
+ */
+export function dumpRules(fd: number, family: typeof AF_INET | typeof AF_INET6): Rule[] {
+  const out: Rule[] = [];
+  const body = Buffer.alloc(12);
+  body.writeUInt8(family, 0);
+  request(fd, RTM_GETRULE, NLM_F_DUMP, body, (t, m) => {
+    if (t !== RTM_NEWRULE || m.readUInt8(0) !== family) return;
+    const a = attrs(m, 12, m.length);
+    const addr = (k: number) => (a.has(k) ? formatAddr(family, a.get(k)!) : '');
+    const u32 = (k: number) => a.get(k)?.readUInt32LE(0);
+    const range = (k: number, size: 2 | 4) => {
+      const b = a.get(k);
+      if (!b) return '';
+      return size === 4 ? `${b.readUInt32LE(0)}-${b.readUInt32LE(4)}` : `${b.readUInt16LE(0)}-${b.readUInt16LE(2)}`;
+    };
+    const action = m.readUInt8(7);
+    const s32 = (k: number) => (a.has(k) ? a.get(k)!.readInt32LE(0) : -1);
+    out.push({
+      family: family === AF_INET ? 'inet' : 'inet6',
+      priority: u32(FRA_PRIORITY) ?? 0,
+      action: RULE_ACTIONS.find(([v]) => v === action)?.[1] ?? String(action),
+      table: action === 1 ? (u32(FRA_TABLE) ?? m.readUInt8(4)) : 0,
+      src: addr(FRA_SRC),
+      srcLen: m.readUInt8(2),
+      dst: addr(FRA_DST),
+      dstLen: m.readUInt8(1),
+      tos: m.readUInt8(3),
+      invert: (m.readUInt32LE(8) & FIB_RULE_INVERT) !== 0,
+      fwmark: u32(FRA_FWMARK) ?? 0,
+      fwmask: u32(FRA_FWMASK) ?? 0,
+      iif: cstr(a.get(FRA_IIFNAME)),
+      oif: cstr(a.get(FRA_OIFNAME)),
+      gotoPriority: action === 2 ? (u32(FRA_GOTO) ?? 0) : 0,
+      suppressPrefixlen: s32(FRA_SUPPRESS_PREFIXLEN),
+      suppressIfgroup: s32(FRA_SUPPRESS_IFGROUP),
+      protocol: a.get(FRA_PROTOCOL)?.readUInt8(0) ?? 0,
+      l3mdev: (a.get(FRA_L3MDEV)?.readUInt8(0) ?? 0) !== 0,
+      uidRange: range(FRA_UID_RANGE, 4),
+      ipProto: a.get(FRA_IP_PROTO)?.readUInt8(0) ?? 0,
+      sportRange: range(FRA_SPORT_RANGE, 2),
+      dportRange: range(FRA_DPORT_RANGE, 2),
+      complex: [...a.keys()].some((k) => !FRA_KNOWN.has(k)),
     });
   });
   return out;

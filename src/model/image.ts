@@ -91,10 +91,43 @@ export const NetRoute = z.object({
   complex: z.boolean(),
 });
 export type NetRoute = z.infer<typeof NetRoute>;
+const portRange = z.string().regex(/^$|^\d+-\d+$/, 'not a START-END range');
+/** A policy routing rule as `ip rule` sets it. */
+export const NetRule = z.object({
+  family: z.enum(['inet', 'inet6']),
+  priority: u32,
+  action: z.string().regex(/^[a-z0-9]+$/, 'not a rule action'),
+  table: u32,
+  src: ipText,
+  srcLen: z.number().int().min(0).max(128),
+  dst: ipText,
+  dstLen: z.number().int().min(0).max(128),
+  tos: z.number().int().min(0).max(255),
+  invert: z.boolean(),
+  fwmark: u32,
+  fwmask: u32,
+  iif: z.union([z.literal(''), IfName]),
+  oif: z.union([z.literal(''), IfName]),
+  gotoPriority: u32,
+  suppressPrefixlen: z.number().int().min(-1).max(128),
+  suppressIfgroup: z.number().int().min(-1),
+  protocol: z.number().int().min(0).max(255),
+  l3mdev: z.boolean(),
+  uidRange: portRange,
+  ipProto: z.number().int().min(0).max(255),
+  sportRange: portRange,
+  dportRange: portRange,
+  complex: z.boolean(),
+});
+export type NetRule = z.infer<typeof NetRule>;
 export const NetState = z.object({
   interfaces: z.array(NetInterface),
-  /** The main table. */
+  /** The main table, and every table a rule (default ones included) looks up. */
   routes: z.array(NetRoute).default([]),
+  /** Rules a fresh namespace lacks, in the kernel's order. */
+  rules: z.array(NetRule).default([]),
+  /** Rules a fresh namespace has that this one lacks (a deleted default). */
+  missingDefaultRules: z.array(NetRule).default([]),
   /** net.ipv4.* and net.ipv6.* that differ from those of a fresh namespace on the dumping host. */
   sysctls: z.record(z.string().regex(/^net\.ipv[46]\.[A-Za-z0-9_.-]+$/, 'not a net.ipv4/net.ipv6 sysctl'), z.string()).default({}),
 });

@@ -1,12 +1,13 @@
 // Why: what a restore does inside the network namespaces it made, decided from the image alone
 // (pure, so every rule is unit-testable): which links it creates and where, in an order the
-// kernel accepts (a link before its ports, vlans and routes; addresses once links are up), and
+// kernel accepts (a link before its ports, vlans and routes; addresses once links are up; routes
+// before the policy rules that send traffic to their tables), and
 // which links it leaves to the orchestrator because their other end lies outside what it makes —
 // the executor's own network namespace included: a restore never changes the network it runs in,
 // unless an `--external` mapping asks for exactly one end there.
 import { z } from 'zod';
-import { IfName, type Image, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
-import { kernelMadeAddress, kernelMadeRoute } from '../model/net.js';
+import { IfName, NetRule, type Image, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
+import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
 const id = z.number().int().min(1);
 const Addr = z.string();
@@ -61,12 +62,17 @@ export const NetOp = z.discriminatedUnion('op', [
     scope: z.number().int().min(0).max(255),
     priority: z.number().int().min(0),
     prefsrc: Addr,
+    /** Plans written before rules were recorded name no table: the main one. */
+    table: z.number().int().min(0).default(254),
   }),
+  /** A policy rule: added (`rule`), or a fresh namespace's default the dumped one lacked, deleted (`unrule`). */
+  NetRule.omit({ complex: true }).extend({ op: z.literal('rule'), ns: id }),
+  NetRule.omit({ complex: true }).extend({ op: z.literal('unrule'), ns: id }),
 ]);
 export type NetOp = z.infer<typeof NetOp>;
 
 export const NetPlan = z.object({
-  /** In order, across all namespaces: links, bridge ports, bridge mtus, up, addresses, routes. */
+  /** In order, across all namespaces: links, bridge ports, bridge mtus, up, addresses, routes, rules, deleted default rules. */
   ops: z.array(NetOp),
   /** net.ipv4/net.ipv6 sysctls written inside each namespace, once the ops are done. */
   sysctls: z.array(z.object({ ns: id, sysctls: z.array(z.tuple([z.string(), z.string()])) })),
@@ -249,7 +255,7 @@ export function planNet(img: Image, mappings: ExternalMapping[] = []): NetPlan {
   for (const n of nets) {
     for (const r of n.state.routes) {
       if (kernelMadeRoute(r)) continue;
-      const what = `route ${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+      const what = `route ${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table === 254 ? '' : ` table ${tableName(r.table)}`}`;
       if (r.complex) {
         plan.skipped.push({ ns: n.id, what, why: 'multipath and encapsulated routes are not recreated' });
         continue;
@@ -258,8 +264,23 @@ export function planNet(img: Image, mappings: ExternalMapping[] = []): NetPlan {
         plan.skipped.push({ ns: n.id, what, why: `its link ${r.dev} is not recreated` });
         continue;
       }
-      const { table: _t, complex: _c, ...rest } = r;
+      const { complex: _c, ...rest } = r;
       plan.ops.push({ op: 'route', ns: n.id, ...rest });
+    }
+    // Rules after the routes of the tables they look up: the kernel takes a rule whatever the
+    // table holds (and names of links that do not exist), but traffic is never sent to a table
+    // still being filled. Defaults the dumped namespace lacked go last.
+    for (const r of n.state.rules) {
+      if (r.complex) {
+        plan.skipped.push({ ns: n.id, what: `rule ${ruleText(r)}`, why: 'rules with realms, tunnel ids, dscp or flow labels are not recreated' });
+        continue;
+      }
+      const { complex: _c, ...rest } = r;
+      plan.ops.push({ op: 'rule', ns: n.id, ...rest });
+    }
+    for (const r of n.state.missingDefaultRules) {
+      const { complex: _c, ...rest } = r;
+      plan.ops.push({ op: 'unrule', ns: n.id, ...rest });
     }
     const sysctls = Object.entries(n.state.sysctls).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (sysctls.length) plan.sysctls.push({ ns: n.id, sysctls });

@@ -2,6 +2,7 @@
 import type { Image } from '../model/image.js';
 import type { Plan } from './schema.js';
 import type { NetOp } from './net.js';
+import { ruleText, tableName } from '../model/net.js';
 
 export function renderText(plan: Plan, img: Image, dir: string): string {
   const inv = img.inventory;
@@ -50,6 +51,11 @@ function describeNetOp(op: NetOp): string {
     case 'address':
       return `${at}: address ${op.address}/${op.prefixLen}${op.peer ? ` peer ${op.peer}` : ''} on ${op.dev}`;
     case 'route':
-      return `${at}: route ${op.dst ? `${op.dst}/${op.dstLen}` : 'default'}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}`;
+      return `${at}: route ${op.dst ? `${op.dst}/${op.dstLen}` : 'default'}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${op.table === 254 ? '' : ` table ${tableName(op.table)}`}`;
+    case 'rule':
+    case 'unrule': {
+      const { op: kind, ns: _n, ...rule } = op;
+      return `${at}: ${kind === 'rule' ? 'add rule' : 'delete the default rule'} ${ruleText({ ...rule, complex: false })}`;
+    }
   }
 }

@@ -4,6 +4,7 @@
 // to the executor's fd on it. Every value is one argument; names come keyword-first (`name X`,
 // `dev X`) so that no interface name is read as an ip keyword.
 import type { NetOp } from '../plan/net.js';
+import { ruleText } from '../model/net.js';
 
 /** rtm_type numbers → the names `ip route` takes (it takes no numbers for types). */
 const ROUTE_TYPES: Record<number, string> = { 1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat' };
@@ -68,8 +69,32 @@ export function ipCommand(op: NetOp, path: (ns: number) => string): IpCommand {
       if (op.dev) argv.push('dev', op.dev);
       argv.push('proto', String(op.protocol), 'scope', String(op.scope), 'metric', String(op.priority));
       if (op.prefsrc) argv.push('src', op.prefsrc);
-      argv.push('table', 'main');
-      return { ns: op.ns, argv, what: `${at}: route ${dst}${op.gateway ? ` via ${op.gateway}` : ''}` };
+      argv.push('table', String(op.table));
+      return { ns: op.ns, argv, what: `${at}: route ${dst}${op.gateway ? ` via ${op.gateway}` : ''}${op.table === 254 ? '' : ` table ${op.table}`}` };
+    }
+    case 'rule':
+    case 'unrule': {
+      const argv = ['ip', op.family === 'inet' ? '-4' : '-6', 'rule', op.op === 'rule' ? 'add' : 'del', 'pref', String(op.priority)];
+      if (op.invert) argv.push('not');
+      argv.push('from', op.src ? `${op.src}/${op.srcLen}` : 'all');
+      if (op.dst) argv.push('to', `${op.dst}/${op.dstLen}`);
+      if (op.tos) argv.push('tos', `0x${op.tos.toString(16)}`);
+      if (op.fwmark || op.fwmask) argv.push('fwmark', `0x${op.fwmark.toString(16)}/0x${op.fwmask.toString(16)}`);
+      if (op.iif) argv.push('iif', op.iif);
+      if (op.oif) argv.push('oif', op.oif);
+      if (op.l3mdev) argv.push('l3mdev');
+      if (op.uidRange) argv.push('uidrange', op.uidRange);
+      if (op.ipProto) argv.push('ipproto', String(op.ipProto));
+      if (op.sportRange) argv.push('sport', op.sportRange);
+      if (op.dportRange) argv.push('dport', op.dportRange);
+      if (op.action === 'lookup') argv.push('table', String(op.table));
+      else if (op.action === 'goto') argv.push('goto', String(op.gotoPriority));
+      else argv.push('type', op.action);
+      if (op.suppressPrefixlen >= 0) argv.push('suppress_prefixlength', String(op.suppressPrefixlen));
+      if (op.suppressIfgroup >= 0) argv.push('suppress_ifgroup', String(op.suppressIfgroup));
+      argv.push('protocol', String(op.protocol));
+      const { op: _o, ns: _n, ...rule } = op;
+      return { ns: op.ns, argv, what: `${at}: ${op.op === 'rule' ? 'rule' : 'delete the default rule'} ${ruleText({ ...rule, complex: false })}` };
     }
   }
 }

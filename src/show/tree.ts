@@ -2,7 +2,7 @@
 // namespaces nested by parent, under each what it owns with its key state, and the processes that
 // live there, grouped by the namespaces they share.
 import type { Image, Namespace, NsRefs, Process, StateOf } from '../model/image.js';
-import { kernelMadeAddress, kernelMadeRoute } from '../model/net.js';
+import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 import { NS_LINKS, NS_TYPES } from '../model/species.js';
 
 const name = (n: Namespace) => `${n.type}#${n.id}`;
@@ -39,8 +39,10 @@ function netSummary(s: StateOf<'net'>, img: Image): string {
     return `${l.name}${tags.length ? `(${tags.join(' ').replace(/ (↔| on )/g, '$1')})` : ''}${addrs.length ? ` ${addrs.join(' ')}` : ''}`;
   });
   const parts = [links.join(', ') || 'no interfaces'];
-  const routes = s.routes.filter((r) => !kernelMadeRoute(r)).map((r) => `${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : r.dev ? ` dev ${r.dev}` : ''}`);
+  const routes = s.routes.filter((r) => !kernelMadeRoute(r)).map((r) => `${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : r.dev ? ` dev ${r.dev}` : ''}${r.table === 254 ? '' : ` table ${tableName(r.table)}`}`);
   if (routes.length) parts.push(`routes ${routes.join(', ')}`);
+  const rules = [...s.rules.map(ruleText), ...s.missingDefaultRules.map((r) => `no ${ruleText(r)}`)];
+  if (rules.length) parts.push(`rules ${rules.join(', ')}`);
   const sysctls = Object.entries(s.sysctls).map(([k, v]) => `${k}=${v}`);
   if (sysctls.length) parts.push(sysctls.join(' '));
   return parts.join('; ');

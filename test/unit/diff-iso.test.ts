@@ -258,3 +258,52 @@ test('undecided when the time bound is reached before the search decides; equiva
   t.is(unbounded.verdict, 'equivalent');
   t.true(unbounded.searchNodes >= 300);
 });
+
+/**
+ * Four groups told apart by hostname only; each group's net namespace has one veth "eth0" whose
+ * other end is eth0 of the group `pairOf` names. Every link reads the same by name and place.
+ */
+function vethGroups(pairOf: number[], o: Partial<Groups> = {}): Image {
+  const img = groups({ count: 4, hostname: (g) => `h${g}`, ...o });
+  const netOf = (g: number) => img.processes[g]!.namespaces.net!;
+  for (let g = 0; g < 4; g++) {
+    const n = img.namespaces.find((x) => x.id === netOf(g))!;
+    n.state = {
+      interfaces: [{ index: 2, name: 'eth0', kind: 'veth', flags: ['UP'], mtu: 1500, mac: '02:00:00:00:00:01', addresses: [], link: 2, linkNetns: netOf(pairOf[g]!), linkOutside: false, master: 0, vlanId: 0, macvlanMode: '' }],
+      routes: [],
+      rules: [],
+      missingDefaultRules: [],
+      sysctls: {},
+    };
+  }
+  return img;
+}
+
+test('veth pairings are edges: two images that differ only by which namespaces a same-named pair joins are not equivalent', (t) => {
+  const a = vethGroups([1, 0, 3, 2]);
+  const swapped = vethGroups([2, 3, 0, 1], { inodeBase: 4026540000 });
+  const r = diffImages(a, swapped);
+  t.is(r.verdict, 'different');
+  // Which difference the messages name follows a best-effort pairing: the moved link ends, or
+  // (keeping the pairs) the hostnames of the groups that would have to swap.
+  t.true(r.differences.some((d) => /link eth0: other end in net#\d+ \[\d+\] → net#\d+ \[\d+\]|hostname "h\d" → "h\d"/.test(d.message)), JSON.stringify(r.differences));
+  // The same pairing, namespaces listed in another order: equivalent.
+  const same = vethGroups([1, 0, 3, 2], { reversed: ['net', 'uts'], inodeBase: 4026540000, pidBase: 5000 });
+  t.is(diffImages(a, same).verdict, 'equivalent', JSON.stringify(diffImages(a, same).differences));
+});
+
+test('policy rules count, in order; a deleted default too', (t) => {
+  const rule = (priority: number, table: number) => ({ family: 'inet' as const, priority, action: 'lookup', table, src: '198.51.100.0', srcLen: 24, dst: '', dstLen: 0, tos: 0, invert: false, fwmark: 0, fwmask: 0, iif: '', oif: '', gotoPriority: 0, suppressPrefixlen: -1, suppressIfgroup: -1, protocol: 0, l3mdev: false, uidRange: '', ipProto: 0, sportRange: '', dportRange: '', complex: false });
+  const withRules = (rules: ReturnType<typeof rule>[], missing: ReturnType<typeof rule>[] = []) => {
+    const img = vethGroups([1, 0, 3, 2]);
+    const net = img.namespaces.find((x) => x.id === img.processes[0]!.namespaces.net)!;
+    Object.assign(net.state!, { rules, missingDefaultRules: missing });
+    return img;
+  };
+  const a = withRules([rule(100, 100), rule(200, 200)]);
+  t.is(diffImages(a, withRules([rule(100, 100), rule(200, 200)])).verdict, 'equivalent');
+  const other = diffImages(a, withRules([rule(100, 100), rule(200, 201)]));
+  t.is(other.verdict, 'different');
+  t.regex(other.differences[0]!.message, /rule -4 200: from 198\.51\.100\.0\/24 lookup 200 proto 0 → none, rule none → -4 200: from 198\.51\.100\.0\/24 lookup 201 proto 0/);
+  t.is(diffImages(a, withRules([rule(100, 100), rule(200, 200)], [rule(32767, 253)])).verdict, 'different');
+});

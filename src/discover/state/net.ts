@@ -1,19 +1,22 @@
-// Why: a network namespace's links, addresses, main-table routes and changed net sysctls, read so
+// Why: a network namespace's links, addresses, policy rules and the routes of the tables they look
+// up, and changed net sysctls, read so
 // that a restore can rebuild them and nothing dumped is changed on the way. Three kernel facts
 // shape it: a NETLINK_ROUTE socket answers for the namespace it was created in; dumping links
 // allocates a netns id for each veth peer's namespace in the namespace of the asking socket (so
 // links are asked for from a scratch namespace of our own, by the ids we gave the dumped ones
 // there); and /proc/sys/net shows the namespace of the reading thread, with defaults that a new
-// namespace takes partly from the host — so "changed" means "differs from a namespace made now".
+// namespace takes partly from the host — so "changed" means "differs from a namespace made now"
+// (rules too: those of the scratch namespace are the defaults).
 import { spawn } from 'node:child_process';
 import { fstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { NsNode } from '../graph.js';
-import type { NetInterface, NetRoute, StateOf } from '../../model/image.js';
+import type { NetInterface, NetRoute, NetRule, StateOf } from '../../model/image.js';
+import { FRESH_NAMESPACE_RULES, ruleText } from '../../model/net.js';
 import { close, open } from '../../kernel/ffi.js';
 import { SyscallError } from '../../kernel/errors.js';
 import { nsGetUserns } from '../../kernel/nsfs.js';
 import { PROC_DYNAMIC_FIRST } from '../graph.js';
-import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, openRouteSocket, type Link } from '../../kernel/netlink.js';
+import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket, type Link } from '../../kernel/netlink.js';
 import type { StateContext, StateResult } from './context.js';
 
 const SYSCTL_ROOT = '/proc/sys/net';
@@ -129,6 +132,8 @@ export class NetStateReader {
   private readonly defaults = new Map<string, string>();
   private readonly paths: string[] = [];
   private readonly why: string = '';
+  /** The rules of a fresh namespace (the scratch one's; where there is none, those verified on 6.18). */
+  private readonly defaultRules: NetRule[] = FRESH_NAMESPACE_RULES;
 
   constructor(
     private readonly ctx: StateContext,
@@ -148,6 +153,7 @@ export class NetStateReader {
     this.scratchSock = sock;
     this.paths = paths;
     this.defaults = defaults;
+    this.defaultRules = ([AF_INET, AF_INET6] as const).flatMap((f) => dumpRules(sock, f));
     let next = 1;
     for (const n of ctx.graph.nodes.values()) {
       if (n.type !== 'net') continue;
@@ -171,6 +177,7 @@ export class NetStateReader {
     let links: Link[];
     let addrs;
     const routes: NetRoute[] = [];
+    const all: NetRule[] = [];
     try {
       const nsid = this.nsidOf.get(node.key);
       if (nsid !== undefined && this.scratchSock !== null) {
@@ -181,16 +188,22 @@ export class NetStateReader {
       }
       addrs = dumpAddrs(inside.sock);
       const nameOf = new Map(links.map((l) => [l.index, l.name]));
+      for (const family of [AF_INET, AF_INET6] as const) all.push(...dumpRules(inside.sock, family));
+      // The main table, and every table a rule looks up (local and default among them, whose
+      // kernel-made routes restore and diff leave to the kernel).
+      const tables = new Set([TABLE_MAIN, ...all.filter((r) => r.action === 'lookup').map((r) => r.table)]);
       let complex = 0;
       for (const family of [AF_INET, AF_INET6] as const) {
         for (const r of dumpRoutes(inside.sock, family)) {
-          if (r.table !== TABLE_MAIN) continue;
+          if (!tables.has(r.table)) continue;
           if (r.complex) complex++;
           const { oif, ...rest } = r;
           routes.push({ ...rest, dev: nameOf.get(oif) ?? '' });
         }
       }
       if (complex) notes.push(`${complex} multipath or encapsulated route${complex === 1 ? '' : 's'} recorded without detail`);
+      const odd = all.filter((r) => r.complex).length;
+      if (odd) notes.push(`${odd} rule${odd === 1 ? '' : 's'} with attributes beyond what ip rule sets, recorded without detail`);
     } finally {
       closeRouteSocket(inside.sock);
     }
@@ -220,7 +233,11 @@ export class NetStateReader {
     });
     const sysctls: Record<string, string> = {};
     for (const [p, v] of inside.values) if (this.defaults.get(p) !== v) sysctls[sysctlName(p)] = v;
-    return { state: { interfaces, routes, sysctls }, note: notes.join('; ') };
+    const isDefault = new Set(this.defaultRules.map(ruleText));
+    const present = new Set(all.map(ruleText));
+    const rules = all.filter((r) => !isDefault.has(ruleText(r)));
+    const missingDefaultRules = this.defaultRules.filter((r) => !present.has(ruleText(r)));
+    return { state: { interfaces, routes, rules, missingDefaultRules, sysctls }, note: notes.join('; ') };
   }
 
   close(): void {
