@@ -142,6 +142,24 @@ export function openAt(dirfd: number, name: string, flags = O_RDONLY | O_CLOEXEC
 }
 
 /**
+ * A /proc/sys file under a directory fd, in one read(2) when its value fits the buffer: a sysctl
+ * file hands out its whole value per call (it is formatted at once, not a seq_file), so the read
+ * that would return 0 is skipped — a third of the calls of reading a sysctl.
+ */
+export function readSysctlAt(dirfd: number, name: string, what?: string): string {
+  const fd = openAt(dirfd, name, O_RDONLY | O_CLOEXEC, what);
+  try {
+    const n = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name);
+    let out = readBuf.toString('utf8', 0, n);
+    if (n < readBuf.length) return out;
+    for (let m; (m = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name)) > 0; ) out += readBuf.toString('utf8', 0, m);
+    return out;
+  } finally {
+    c.close(fd);
+  }
+}
+
+/**
  * Whole procfs file under a directory fd. Read until read(2) returns 0: seq_file files (children,
  * mountinfo, …) hand out at most one buffer of whole records per call, so a short read is NOT the
  * end (a children list of 1,430 pids stopped at 4,096 bytes when it was taken to be).

@@ -8,11 +8,11 @@
 // namespace takes partly from the host — so "changed" means "differs from a namespace made now"
 // (rules too: those of the scratch namespace are the defaults).
 import { spawn } from 'node:child_process';
-import { fstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import type { NsNode } from '../graph.js';
 import type { NetInterface, NetRoute, NetRule, StateOf } from '../../model/image.js';
-import { FRESH_NAMESPACE_RULES, ruleText } from '../../model/net.js';
-import { close, open } from '../../kernel/ffi.js';
+import { FRESH_NAMESPACE_RULES, NET_SYSCTLS, ruleText } from '../../model/net.js';
+import { close, open, openDir, readSysctlAt } from '../../kernel/ffi.js';
 import { SyscallError } from '../../kernel/errors.js';
 import { nsGetUserns } from '../../kernel/nsfs.js';
 import { PROC_DYNAMIC_FIRST } from '../graph.js';
@@ -20,43 +20,36 @@ import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs,
 import type { StateContext, StateResult } from './context.js';
 
 const SYSCTL_ROOT = '/proc/sys/net';
-/** Per-device directories hold the device's own copy; only these two stand for the namespace. */
-const PER_DEVICE = /^ipv[46]\/(conf|neigh)\/([^/]+)/;
-const NAMESPACE_WIDE = new Set(['all', 'default']);
-/** A random key per namespace: it always differs, and writing it back would only leak it. */
-const NEVER = new Set(['ipv4/tcp_fastopen_key']);
-
-/** Relative paths (ipv4/ip_forward, …) of every readable net.ipv4/net.ipv6 sysctl of the thread's namespace. */
-function sysctlPaths(): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(`${SYSCTL_ROOT}/${rel}`, { withFileTypes: true })) {
-      const p = `${rel}/${e.name}`;
-      const dev = PER_DEVICE.exec(p);
-      if (dev && !NAMESPACE_WIDE.has(dev[2]!)) continue;
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && statSync(`${SYSCTL_ROOT}/${p}`).mode & 0o444 && !NEVER.has(p)) out.push(p);
-    }
-  };
-  for (const top of ['ipv4', 'ipv6']) {
-    try {
-      walk(top);
-    } catch {
-      // IPv6 may be compiled out or disabled at boot: then there is nothing of it to record.
-    }
-  }
-  return out.sort();
-}
 
 /** Values of `paths` in the thread's namespace; unreadable ones (EIO for an unset stable_secret) are left out. */
-function readSysctls(paths: string[]): Map<string, string> {
+function readSysctls(paths: readonly string[]): Map<string, string> {
+  // One directory fd per directory, opened here (inside the namespace), and each file opened
+  // relative to it: a path walk through /proc/sys for every file cost ~1.5 times as much
+  // (149 files: 3.2 ms against 2.0 ms a namespace).
   const out = new Map<string, string>();
-  for (const p of paths) {
-    try {
-      out.set(p, readFileSync(`${SYSCTL_ROOT}/${p}`, 'utf8').trim().split(/\s+/).join(' '));
-    } catch {
-      // not readable in this namespace (EIO, EPERM): not recorded
+  const dirs = new Map<string, number | null>();
+  try {
+    for (const p of paths) {
+      const cut = p.lastIndexOf('/');
+      const dir = p.slice(0, cut);
+      let fd = dirs.get(dir);
+      if (fd === undefined) {
+        try {
+          fd = openDir(`${SYSCTL_ROOT}/${dir}`);
+        } catch {
+          fd = null; // IPv6 may be compiled out or disabled at boot
+        }
+        dirs.set(dir, fd);
+      }
+      if (fd === null) continue;
+      try {
+        out.set(p, readSysctlAt(fd, p.slice(cut + 1)).trim().split(/\s+/).join(' '));
+      } catch {
+        // not there on this kernel, or not readable in this namespace (EIO, EPERM): not recorded
+      }
     }
+  } finally {
+    for (const fd of dirs.values()) if (fd !== null) close(fd);
   }
   return out;
 }
@@ -146,8 +139,9 @@ export class NetStateReader {
       return;
     }
     const { sock, paths, defaults } = ctx.threads.within('net', scratch.fd, scratch.inode, () => {
-      const paths = sysctlPaths();
-      return { sock: openRouteSocket(), paths, defaults: readSysctls(paths) };
+      // The ones this kernel has (readable in a fresh namespace) of the table's.
+      const defaults = readSysctls(NET_SYSCTLS);
+      return { sock: openRouteSocket(), paths: [...defaults.keys()], defaults };
     });
     // The socket keeps the scratch namespace alive; the caller may close its fd.
     this.scratchSock = sock;

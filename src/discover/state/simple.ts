@@ -2,7 +2,7 @@
 // namespace's own view (kernel-notes, "Reading state of another process's namespaces").
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { AT_FDCWD, readFileAt, uname } from '../../kernel/ffi.js';
+import { AT_FDCWD, readSysctlAt, uname } from '../../kernel/ffi.js';
 import { isErrno } from '../../kernel/errors.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
 import { readText } from '../procfs.js';
@@ -26,7 +26,7 @@ export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'i
     for (const name of IPC_SYSCTLS) {
       try {
         // kernel.sem separates its four values with tabs; store them space-separated.
-        out[name] = readFileAt(AT_FDCWD, SYSCTL_PATHS[name]!).trim().split(/\s+/).join(' ');
+        out[name] = readSysctlAt(AT_FDCWD, SYSCTL_PATHS[name]!).trim().split(/\s+/).join(' ');
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw err;
         missing.push(name);
