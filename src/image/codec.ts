@@ -102,14 +102,21 @@ const HOLDER_KIND_NUMBER = { fd: 1, bind: 2 } as const;
 const id0 = (v: number | null) => v ?? 0;
 const orNull = (v: unknown) => (v === 0 || v === '0' ? null : (v as number));
 
-function refsToMsg(r: NsRefs) {
-  return Object.fromEntries(NS_LINKS.map((l) => [camel(l), id0(r[l])]));
-}
-function refsFromMsg(m: Record<string, number>): NsRefs {
-  return Object.fromEntries(NS_LINKS.map((l) => [l, orNull(m[camel(l)])])) as NsRefs;
-}
 function camel(s: string): string {
   return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+/** Each link with its message field's name, worked out once: every process and thread has ten. */
+const LINK_FIELDS = NS_LINKS.map((l) => [l, camel(l)] as const);
+
+function refsToMsg(r: NsRefs) {
+  const m: Record<string, number> = {};
+  for (const [l, f] of LINK_FIELDS) m[f] = id0(r[l]);
+  return m;
+}
+function refsFromMsg(m: Record<string, number>): NsRefs {
+  const r: Record<string, number | null> = {};
+  for (const [l, f] of LINK_FIELDS) r[l] = orNull(m[f]);
+  return r as NsRefs;
 }
 
 function sortedSysctls(m: Record<string, string>): { name: string; value: string }[] {

@@ -213,6 +213,13 @@ export class NetlinkError extends Error {
 
 let seq = 0;
 
+/**
+ * One receive buffer for every request: a fresh zeroed 64 KiB each time was ~90 MB over a dump
+ * of 200 network namespaces (7 requests each), freed only when the GC got to it — a third of the
+ * dump's peak RSS. Callers parse what they are handed into numbers and strings before returning.
+ */
+const recvBuf = Buffer.allocUnsafe(64 * 1024);
+
 /** Send one request and call `each` with (type, message) per reply until DONE (dump) or the ACK. */
 function request(fd: number, type: number, flags: number, body: Buffer, each: (type: number, msg: Buffer) => void): void {
   const req = Buffer.alloc(16 + body.length);
@@ -223,7 +230,7 @@ function request(fd: number, type: number, flags: number, body: Buffer, each: (t
   req.writeUInt32LE(mySeq, 8);
   body.copy(req, 16);
   send(fd, req);
-  const buf = Buffer.alloc(64 * 1024);
+  const buf = recvBuf;
   for (;;) {
     const n = recv(fd, buf);
     for (let off = 0; off + 16 <= n; ) {
