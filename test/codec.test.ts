@@ -9,6 +9,7 @@ import { writeImage } from '../src/image/write.js';
 import { FORMAT_VERSION } from '../src/model/format.js';
 import type { Image } from '../src/model/image.js';
 import { nsdump, tempDir } from './helpers/cli.js';
+import { ROOT } from './helpers/paths.js';
 
 function sample(): Image {
   const refs = { user: 1, pid: 2, mnt: null, net: null, ipc: null, uts: 3, cgroup: null, time: 4, pid_for_children: null, time_for_children: 4 };
@@ -78,3 +79,23 @@ test('a missing image file and a missing directory: exit 3', (t) => {
   t.is(r.code, 3);
   t.is(r.stderr, `nsdump: ${join(dir, 'nope')}: no such image directory\n`);
 });
+
+/**
+ * Images are a contract between hosts: fixtures/images/v1-* were written by nsdump 0.1.0 (format
+ * version 1, before networks carried routes, rules and sysctls) from fixtures/topologies of the
+ * same names, and must keep reading, planning and comparing as themselves.
+ */
+for (const name of ['v1-mixed-children', 'v1-net-veth-pair']) {
+  test(`an image written by nsdump 0.1.0 (${name}) still reads, plans and equals itself`, (t) => {
+    const dir = join(ROOT, 'fixtures', 'images', name);
+    const img = readImage(dir);
+    t.is(img.inventory.nsdumpVersion, '0.1.0');
+    const show = nsdump(['show', dir, '--json']);
+    t.is(show.code, 0, show.stderr);
+    t.is((JSON.parse(show.stdout) as Image).namespaces.length, img.namespaces.length);
+    const plan = nsdump(['plan', dir, '-f', 'json']);
+    t.is(plan.code, 0, plan.stderr);
+    const diff = nsdump(['diff', dir, dir]);
+    t.is(diff.code, 0, diff.stdout + diff.stderr);
+  });
+}
