@@ -31,6 +31,7 @@ const BY_NAME: Record<string, number> = {
   UsageError: EXIT.USAGE,
   ExternalMappingError: EXIT.USAGE,
   SelectionError: EXIT.USAGE,
+  LiveTargetError: EXIT.USAGE,
 };
 
 export function exitCodeOf(err: unknown): number {

@@ -164,6 +164,30 @@ await yargs(hideBin(process.argv))
       }),
   )
   .command(
+    'caps [dir]',
+    'the capabilities a process has over a namespace, and the rule that decides it (--live: the running system)',
+    (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'image directory (needs recorded credentials; format 1 has none: use --live)' })
+        .option('live', { type: 'boolean', default: false, describe: 'read the processes and namespaces of the running system now' })
+        .option('pid', { type: 'string', describe: 'the process X; without it, every process that holds --cap (or any capability) over the namespace' })
+        .option('ns', { type: 'string', demandOption: true, describe: 'the namespace Y: /proc/PID/ns/TYPE (any nsfs path) or TYPE:PID' })
+        .option('cap', { type: 'string', describe: 'one capability (CAP_SYS_ADMIN, sys_admin): held or not, and why' })
+        .option('json', { alias: 'J', type: 'boolean', default: false, describe: '{pid, ns, owner, capabilities, rules, member, cap, notes} as JSON' }),
+    (argv) =>
+      run(async () => {
+        const { capsCommand } = await import('./caps-command.js');
+        return capsCommand({
+          ...(argv.dir === undefined ? {} : { dir: String(argv.dir) }),
+          live: argv.live,
+          ...(argv.pid === undefined ? {} : { pid: parsePid(argv.pid) }),
+          ns: String(argv.ns),
+          ...(argv.cap === undefined ? {} : { cap: String(argv.cap) }),
+          json: argv.json,
+        });
+      }),
+  )
+  .command(
     'demo',
     'build a small nested topology, dump, show, plan, restore, diff it, and clean up',
     (y) => y,
@@ -175,7 +199,7 @@ await yargs(hideBin(process.argv))
         return demoCommand();
       }),
   )
-  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, demo)')
+  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, caps, demo)')
   .strict()
   .version(NSDUMP_VERSION)
   .help()
