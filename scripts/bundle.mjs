@@ -2,7 +2,8 @@
 // Bundles the compiled command line (dist/src) into dist/bin: a few minified ES modules instead of
 // ~150 files, because resolving and compiling module by module was most of a short command's
 // start-up (`dump $$`: start 204 → ~130 ms). Commands stay separate chunks, loaded when used.
-// koffi stays outside: it is a native addon, found in node_modules at run time. Run by `npm run build`.
+// koffi stays outside: it is a native addon, found in node_modules at run time; so does @viz-js/viz
+// (Graphviz as ~1 MB of WebAssembly, imported only by `--format svg`). Run by `npm run build`.
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,7 @@ await build({
   minify: true,
   // Plan rules are named by their functions' names in messages ([sysctlsAreKnown]); keep them.
   keepNames: true,
-  external: ['koffi'],
+  external: ['koffi', '@viz-js/viz'],
   // Modules that find a sibling program by path (src/restore/run.ts) ask whether they are bundled.
   define: { NSDUMP_BUNDLED: 'true' },
   chunkNames: 'chunk-[hash]',

@@ -30,6 +30,8 @@ const BY_NAME: Record<string, number> = {
   RestoreError: EXIT.RESTORE_FAILED,
   UsageError: EXIT.USAGE,
   ExternalMappingError: EXIT.USAGE,
+  SelectionError: EXIT.USAGE,
+  LiveTargetError: EXIT.USAGE,
 };
 
 export function exitCodeOf(err: unknown): number {

@@ -62,15 +62,27 @@ await yargs(hideBin(process.argv))
   )
   .command(
     'show <dir>',
-    'print an image: a namespace tree for people, or --json for scripts',
+    'print an image: a namespace tree for people, --json for scripts, or a picture (dot, mermaid, svg)',
     (y) =>
       y
         .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
-        .option('json', { type: 'boolean', default: false, describe: 'the whole image as JSON' }),
+        .option('json', { alias: 'J', type: 'boolean', default: false, describe: 'the whole image as JSON (same as --format json)' })
+        .option('format', { alias: 'f', choices: ['text', 'json', 'dot', 'mermaid', 'svg'] as const, default: 'text' as const, describe: 'a tree for people, the image as JSON, or a picture: Graphviz DOT, Mermaid, or SVG (laid out in-process)' })
+        .option('type', { alias: 't', type: 'string', array: true, describe: 'only namespaces of this type (repeatable; their owners stay as context)' })
+        .option('task', { alias: 'p', type: 'string', describe: 'only the namespaces of this process of the image, their owners and parents' })
+        .option('tree', { alias: 'T', choices: ['owner', 'parent', 'process'] as const, describe: 'text: nest by owning user namespace (default), by parent (user and pid), or by process' }),
     (argv) =>
       run(async () => {
         const { showCommand } = await import('./show-command.js');
-        return showCommand({ dir: String(argv.dir), json: argv.json });
+        const { parseTypes } = await import('../show/select.js');
+        const types = parseTypes(argv.type?.map(String));
+        return showCommand({
+          dir: String(argv.dir),
+          format: argv.json ? 'json' : argv.format,
+          ...(types ? { types } : {}),
+          ...(argv.task === undefined ? {} : { pid: parsePid(argv.task) }),
+          ...(argv.tree ? { tree: argv.tree } : {}),
+        });
       }),
   )
   .command(
@@ -141,13 +153,38 @@ await yargs(hideBin(process.argv))
       y
         .positional('a', { type: 'string', describe: 'first image directory' })
         .positional('b', { type: 'string', describe: 'second image directory' })
-        .option('json', { type: 'boolean', default: false, describe: '{equivalent, undecided, differences} as JSON' })
+        .option('json', { alias: 'J', type: 'boolean', default: false, describe: '{equivalent, undecided, differences} as JSON (same as --format json)' })
+        .option('format', { alias: 'f', choices: ['text', 'json', 'dot', 'svg'] as const, default: 'text' as const, describe: 'one line per difference, JSON, or the second image drawn with what changed coloured (DOT or SVG)' })
         .option('timeout', { type: 'string', describe: 'seconds the search for an isomorphism may take before the answer is undecided', defaultDescription: '5' }),
     (argv) =>
       run(async () => {
         const { diffCommand, parseTimeout } = await import('./diff-command.js');
         const timeoutMs = parseTimeout(argv.timeout);
-        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json, format: argv.format, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      }),
+  )
+  .command(
+    'caps [dir]',
+    'the capabilities a process has over a namespace, and the rule that decides it (--live: the running system)',
+    (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'image directory (needs recorded credentials; format 1 has none: use --live)' })
+        .option('live', { type: 'boolean', default: false, describe: 'read the processes and namespaces of the running system now' })
+        .option('pid', { type: 'string', describe: 'the process X; without it, every process that holds --cap (or any capability) over the namespace' })
+        .option('ns', { type: 'string', demandOption: true, describe: 'the namespace Y: /proc/PID/ns/TYPE (any nsfs path) or TYPE:PID' })
+        .option('cap', { type: 'string', describe: 'one capability (CAP_SYS_ADMIN, sys_admin): held or not, and why' })
+        .option('json', { alias: 'J', type: 'boolean', default: false, describe: '{pid, ns, owner, capabilities, rules, member, cap, notes} as JSON' }),
+    (argv) =>
+      run(async () => {
+        const { capsCommand } = await import('./caps-command.js');
+        return capsCommand({
+          ...(argv.dir === undefined ? {} : { dir: String(argv.dir) }),
+          live: argv.live,
+          ...(argv.pid === undefined ? {} : { pid: parsePid(argv.pid) }),
+          ns: String(argv.ns),
+          ...(argv.cap === undefined ? {} : { cap: String(argv.cap) }),
+          json: argv.json,
+        });
       }),
   )
   .command(
@@ -162,7 +199,7 @@ await yargs(hideBin(process.argv))
         return demoCommand();
       }),
   )
-  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, demo)')
+  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, caps, demo)')
   .strict()
   .version(NSDUMP_VERSION)
   .help()

@@ -1,9 +1,40 @@
-// Why: `nsdump show`: read and validate an image, print it as a tree or as JSON.
+// Why: `nsdump show`: read and validate an image, print it as a tree, as JSON, or as a picture
+// (DOT, Mermaid, SVG). The SVG renderer is imported only when asked for: it carries WebAssembly.
 import { readImage } from '../image/read.js';
-import { renderTree } from '../show/tree.js';
+import type { NsType } from '../model/species.js';
+import { renderDot } from '../show/dot.js';
+import { renderMermaid } from '../show/mermaid.js';
+import { buildPicture } from '../show/picture.js';
+import { renderTree, type TreeKind } from '../show/tree.js';
+import { UsageError } from './exit-codes.js';
 
-export async function showCommand(opts: { dir: string; json: boolean }): Promise<number> {
+export const SHOW_FORMATS = ['text', 'json', 'dot', 'mermaid', 'svg'] as const;
+export type ShowFormat = (typeof SHOW_FORMATS)[number];
+
+export interface ShowOptions {
+  dir: string;
+  format: ShowFormat;
+  types?: NsType[];
+  pid?: number;
+  tree?: TreeKind;
+}
+
+export async function showCommand(opts: ShowOptions): Promise<number> {
   const img = readImage(opts.dir);
-  process.stdout.write(opts.json ? `${JSON.stringify(img, null, 2)}\n` : renderTree(img));
+  const filter = { ...(opts.types ? { types: opts.types } : {}), ...(opts.pid === undefined ? {} : { pid: opts.pid }) };
+  if (opts.format === 'json') {
+    if (opts.types || opts.pid !== undefined || opts.tree) throw new UsageError('--json prints the whole image; -t, -p and --tree select what the other formats show');
+    process.stdout.write(`${JSON.stringify(img, null, 2)}\n`);
+  } else if (opts.format === 'text') process.stdout.write(renderTree(img, { ...filter, ...(opts.tree ? { tree: opts.tree } : {}) }));
+  else {
+    if (opts.tree && opts.tree !== 'owner') throw new UsageError(`--tree ${opts.tree}: pictures are drawn by owner (user namespaces as nested boxes); --tree parent and process are text views`);
+    const picture = buildPicture(img, filter);
+    if (opts.format === 'dot') process.stdout.write(renderDot(picture));
+    else if (opts.format === 'mermaid') process.stdout.write(renderMermaid(picture));
+    else {
+      const { renderSvg } = await import('../show/svg.js');
+      process.stdout.write(await renderSvg(picture));
+    }
+  }
   return 0;
 }

@@ -3,7 +3,8 @@
 // live there, grouped by the namespaces they share.
 import type { Image, Namespace, NsRefs, Process, StateOf } from '../model/image.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
-import { NS_LINKS, NS_TYPES } from '../model/species.js';
+import { NS_LINKS, NS_TYPES, isHierarchical, linkType, type NsLink } from '../model/species.js';
+import { select, type Filter } from './select.js';
 
 const name = (n: Namespace) => `${n.type}#${n.id}`;
 import { plural } from './plural.js';
@@ -48,7 +49,8 @@ function netSummary(s: StateOf<'net'>, img: Image): string {
   return parts.join('; ');
 }
 
-function summary(n: Namespace, img: Image, reference: Record<string, string> | undefined): string {
+/** What a person needs to know about a namespace besides its name: flags, key state, why state is missing. */
+export function stateBits(n: Namespace, img: Image, reference: Record<string, string> | undefined): string[] {
   const bits: string[] = [];
   if (n.initial) bits.push('initial');
   if (n.inScope) bits.push('dumper\'s own');
@@ -91,74 +93,124 @@ function summary(n: Namespace, img: Image, reference: Record<string, string> | u
     }
   }
   if (n.stateNote) bits.push(`(${n.stateNote})`);
-  for (const h of n.holders) bits.push(h.kind === 'fd' ? `held by fd ${h.fd} of pid ${h.pid}` : `held by bind mount ${h.path} (seen by pid ${h.pid})`);
-  return `${name(n)} [${n.inode}] ${bits.join(', ')}`;
+  return bits;
 }
 
-function refsKey(r: NsRefs): string {
-  return NS_LINKS.map((l) => r[l] ?? '-').join(',');
+/** "held by fd 5 of pid 42", "held by bind mount /run/netns/x (seen by pid 42)". */
+export function holderBits(n: Namespace): string[] {
+  return n.holders.map((h) => (h.kind === 'fd' ? `held by fd ${h.fd} of pid ${h.pid}` : `held by bind mount ${JSON.stringify(h.path ?? '')} (seen by pid ${h.pid})`));
 }
 
-function groupLine(img: Image, procs: Process[]): string {
-  const r = procs[0]!.namespaces;
-  const ns = NS_TYPES.filter((t) => t !== 'user').map((t) => (r[t] ? `${t}#${r[t]}` : `${t}#?`));
+/** The dumper's own ipc sysctls: other ipc namespaces are described by what differs from them. */
+export function referenceIpc(img: Image): Record<string, string> | undefined {
+  return (img.namespaces.find((n) => n.type === 'ipc' && n.inScope)?.state as { sysctls: Record<string, string> } | undefined)?.sysctls;
+}
+
+function summary(n: Namespace, img: Image, reference: Record<string, string> | undefined): string {
+  return `${name(n)} [${n.inode}] ${[...stateBits(n, img, reference), ...holderBits(n)].join(', ')}`;
+}
+
+/** A line of the tree and what hangs below it. */
+interface Item {
+  text: string;
+  children: Item[];
+}
+
+function print(items: Item[], prefix: string, top: boolean, out: string[]): void {
+  items.forEach((it, i) => {
+    const last = i === items.length - 1;
+    out.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${it.text}`);
+    print(it.children, top ? '' : `${prefix}${last ? '   ' : '│  '}`, false, out);
+  });
+}
+
+/** "pid#5 mnt#9 … pid_for_children=#6": the selected links of a set, the user namespace left to the tree. */
+function setText(r: NsRefs, links: readonly NsLink[]): string {
+  const ns = NS_TYPES.filter((t) => t !== 'user' && links.includes(t)).map((t) => (r[t] ? `${t}#${r[t]}` : `${t}#?`));
   for (const l of ['pid_for_children', 'time_for_children'] as const) {
     const base = l === 'pid_for_children' ? r.pid : r.time;
-    if (r[l] !== base) ns.push(`${l}=${r[l] ? `#${r[l]}` : 'none'}`);
+    if (links.includes(l) && r[l] !== base) ns.push(`${l}=${r[l] ? `#${r[l]}` : 'none'}`);
   }
-  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
-  const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
-  return `${procs.length === 1 ? 'process' : plural(procs.length, 'process')} ${shown.join(', ')}${more} in ${ns.join(' ')}`;
+  return ns.join(' ');
 }
 
-export function renderTree(img: Image): string {
+function groupLine(procs: Process[], links: readonly NsLink[]): string {
+  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
+  const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
+  const set = setText(procs[0]!.namespaces, links);
+  return `${procs.length === 1 ? 'process' : plural(procs.length, 'process')} ${shown.join(', ')}${more}${set ? ` in ${set}` : ''}`;
+}
+
+export type TreeKind = 'owner' | 'parent' | 'process';
+
+export interface TreeOptions extends Filter {
+  /** lsns -T: by owning user namespace (default), by parent (user and pid), or by process. */
+  tree?: TreeKind;
+}
+
+export function renderTree(img: Image, opts: TreeOptions = {}): string {
   const inv = img.inventory;
+  const sel = select(img, opts);
   const lines: string[] = [
     `image: root pid ${inv.rootPid}, ${plural(img.namespaces.length, 'namespace')}, ${plural(img.processes.length, 'process')}` +
       `${img.threads.length ? `, ${plural(img.threads.length, 'thread')} apart` : ''}; dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()} by nsdump ${inv.nsdumpVersion}`,
   ];
-  const ownIpc = img.namespaces.find((n) => n.type === 'ipc' && n.inScope)?.state as { sysctls: Record<string, string> } | undefined;
+  const ownIpc = referenceIpc(img);
+  const nsText = (n: Namespace) => (sel.context.has(n.id) ? `${name(n)} [${n.inode}] (owner of what is shown)` : summary(n, img, n.inScope ? undefined : ownIpc));
+  const drawn = (n: Namespace) => sel.shown.has(n.id) || sel.context.has(n.id);
+  const pids = new Set(sel.processes.map((p) => p.pid));
+  const threads = img.threads.filter((t) => pids.has(t.pid));
+  const threadText = (t: (typeof threads)[number]) => `thread ${t.tid} of pid ${t.pid} in ${NS_TYPES.filter((ty) => sel.links.includes(ty)).map((ty) => `${ty}#${t.namespaces[ty] ?? '?'}`).join(' ')}`;
+
+  if (opts.tree === 'process') {
+    // lsns -T process: the process tree; below the first, each process names only the links that differ from its parent's.
+    const kids = new Map<number, Process[]>();
+    for (const p of sel.processes) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
+    const item = (p: Process, parent: Process | undefined): Item => {
+      const changed = parent ? sel.links.filter((l) => p.namespaces[l] !== parent.namespaces[l]) : sel.links;
+      const text = changed.length ? changed.map((l) => (p.namespaces[l] === null ? `${l}=none` : `${l === linkType(l) ? '' : `${l}=`}${linkType(l)}#${p.namespaces[l]}`)).join(' ') : 'the same namespaces';
+      return { text: `${p.pid} ${p.comm}: ${text}`, children: [...(kids.get(p.pid) ?? []).map((c) => item(c, p)), ...threads.filter((t) => t.pid === p.pid).map((t) => ({ text: threadText(t), children: [] }))] };
+    };
+    print(sel.processes.filter((p) => !pids.has(p.ppid)).map((p) => item(p, undefined)), '', true, lines);
+    return `${lines.join('\n')}\n`;
+  }
+
+  if (opts.tree === 'parent') {
+    // lsns -T parent: user and pid namespaces under their parents; the other types have none.
+    const below = new Map<number | null, Namespace[]>();
+    for (const n of img.namespaces) if (drawn(n)) below.set(n.parent, [...(below.get(n.parent) ?? []), n]);
+    const item = (n: Namespace): Item => ({ text: nsText(n), children: isHierarchical(n.type) ? (below.get(n.id) ?? []).map(item) : [] });
+    print((below.get(null) ?? []).map(item), '', true, lines);
+    return `${lines.join('\n')}\n`;
+  }
+
   const children = new Map<number | null, Namespace[]>();
   for (const n of img.namespaces) {
+    if (!drawn(n)) continue;
     const key = n.type === 'user' ? n.parent : n.owner;
-    const list = children.get(key) ?? [];
-    list.push(n);
-    children.set(key, list);
+    children.set(key, [...(children.get(key) ?? []), n]);
   }
   const groups = new Map<number | null, Map<string, Process[]>>();
-  for (const p of img.processes) {
+  for (const p of sel.processes) {
     const u = p.namespaces.user;
     const byKey = groups.get(u) ?? new Map<string, Process[]>();
-    const k = refsKey(p.namespaces);
+    const k = sel.links.map((l) => p.namespaces[l] ?? '-').join(',');
     byKey.set(k, [...(byKey.get(k) ?? []), p]);
     groups.set(u, byKey);
   }
-  const threadsOf = new Map<number | null, typeof img.threads>();
-  for (const t of img.threads) threadsOf.set(t.namespaces.user, [...(threadsOf.get(t.namespaces.user) ?? []), t]);
-
-  const walk = (n: Namespace, prefix: string, last: boolean, top: boolean) => {
-    lines.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${summary(n, img, n.inScope ? undefined : ownIpc?.sysctls)}`);
-    if (n.type !== 'user') return;
-    const inner = top ? '' : `${prefix}${last ? '   ' : '│  '}`;
+  const item = (n: Namespace): Item => {
+    if (n.type !== 'user') return { text: nsText(n), children: [] };
     const owned = children.get(n.id) ?? [];
-    const items: (() => void)[] = [];
-    const nonUser = owned.filter((c) => c.type !== 'user');
-    const users = owned.filter((c) => c.type === 'user');
-    const procLines = [...(groups.get(n.id)?.values() ?? [])].map((ps) => groupLine(img, ps));
-    const threadLines = (threadsOf.get(n.id) ?? []).map((t) => `thread ${t.tid} of pid ${t.pid} in ${NS_TYPES.map((ty) => `${ty}#${t.namespaces[ty] ?? '?'}`).join(' ')}`);
-    const total = nonUser.length + procLines.length + threadLines.length + users.length;
-    let i = 0;
-    for (const c of nonUser) items.push(((c, isLast) => () => walk(c, inner, isLast, false))(c, ++i === total));
-    for (const l of [...procLines, ...threadLines]) items.push(((l, isLast) => () => lines.push(`${inner}${isLast ? '└─ ' : '├─ '}${l}`))(l, ++i === total));
-    for (const c of users) items.push(((c, isLast) => () => walk(c, inner, isLast, false))(c, ++i === total));
-    for (const f of items) f();
+    const procLines = [...(groups.get(n.id)?.values() ?? [])].map((ps) => ({ text: groupLine(ps, sel.links), children: [] }));
+    const threadLines = threads.filter((t) => t.namespaces.user === n.id).map((t) => ({ text: threadText(t), children: [] }));
+    return { text: nsText(n), children: [...owned.filter((c) => c.type !== 'user').map(item), ...procLines, ...threadLines, ...owned.filter((c) => c.type === 'user').map(item)] };
   };
   const tops = children.get(null) ?? [];
-  for (const n of tops.filter((x) => x.type === 'user')) walk(n, '', true, true);
+  print(tops.filter((x) => x.type === 'user').map(item), '', true, lines);
   const orphans = tops.filter((x) => x.type !== 'user');
   if (orphans.length) {
     lines.push('owned by a user namespace beyond the dumper\'s scope:');
-    orphans.forEach((n, i) => walk(n, '', i === orphans.length - 1, false));
+    print(orphans.map(item), '', false, lines);
   }
   return `${lines.join('\n')}\n`;
 }
