@@ -179,7 +179,7 @@ export async function dumpTree(rootPid: number, opts: DumpOptions = {}): Promise
       threads: threadList,
     };
   } finally {
-    threads?.close();
+    await threads?.close();
     graph.close();
     closeProcesses(procs);
   }

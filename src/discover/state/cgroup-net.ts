@@ -3,7 +3,7 @@
 // was created in.
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { closeRouteSocket, dumpAddrs, dumpLinks, openRouteSocket } from '../../kernel/netlink.js';
+import { closeRouteSocket, dumpAddrs, dumpLinks } from '../../kernel/netlink.js';
 import { readText } from '../procfs.js';
 import type { StateContext, StateResult } from './context.js';
 
@@ -30,13 +30,13 @@ export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf
   const pid = ctx.firstMember(node) ?? process.pid;
   const file = `/proc/${pid}/cgroup`;
   const outside = cgroupPath(readText(file));
-  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, () => readText(file)));
+  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, { kind: 'files', paths: [file] })[0] ?? '');
   const root = deriveCgroupRoot(outside, inside);
   return { state: { root, insidePath: inside }, note: root ? '' : `root not derivable: pid ${pid} reads ${inside} from inside` };
 }
 
 export function readNet(ctx: StateContext, node: NsNode): StateResult<StateOf<'net'>> {
-  const sock = ctx.threads.within('net', node.fd, node.inode, openRouteSocket);
+  const sock = ctx.threads.within('net', node.fd, node.inode, { kind: 'routeSocket' });
   try {
     const links = dumpLinks(sock);
     const addrs = dumpAddrs(sock);

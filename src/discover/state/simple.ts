@@ -2,8 +2,6 @@
 // namespace's own view (kernel-notes, "Reading state of another process's namespaces").
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { AT_FDCWD, readFileAt, uname } from '../../kernel/ffi.js';
-import { isErrno } from '../../kernel/errors.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
 import { readText } from '../procfs.js';
 import { readInside } from '../helper.js';
@@ -11,7 +9,7 @@ import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
-  const u = ctx.threads.within('uts', node.fd, node.inode, uname);
+  const u = ctx.threads.within('uts', node.fd, node.inode, { kind: 'uname' });
   return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
 }
 
@@ -20,19 +18,14 @@ export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'u
 const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
 
 export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
+  const texts = ctx.threads.within('ipc', node.fd, node.inode, { kind: 'files', paths: IPC_SYSCTLS.map((n) => SYSCTL_PATHS[n]!) });
+  const sysctls: Record<string, string> = {};
   const missing: string[] = [];
-  const sysctls = ctx.threads.within('ipc', node.fd, node.inode, () => {
-    const out: Record<string, string> = {};
-    for (const name of IPC_SYSCTLS) {
-      try {
-        // kernel.sem separates its four values with tabs; store them space-separated.
-        out[name] = readFileAt(AT_FDCWD, SYSCTL_PATHS[name]!).trim().split(/\s+/).join(' ');
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-        missing.push(name);
-      }
-    }
-    return out;
+  IPC_SYSCTLS.forEach((name, i) => {
+    const text = texts[i];
+    // kernel.sem separates its four values with tabs; store them space-separated.
+    if (text === null || text === undefined) missing.push(name);
+    else sysctls[name] = text.trim().split(/\s+/).join(' ');
   });
   return { state: { sysctls }, note: missing.length ? `not on this kernel: ${missing.join(', ')}` : '' };
 }
