@@ -14,6 +14,9 @@ const c = {
   ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
   setns: libc.func('int setns(int fd, int nstype)'),
   syscall2: libc.func('long syscall(long nr, long a, long b)'),
+  syscall4: libc.func('long syscall(long nr, long a, long b, void *c, long d)'),
+  flock: libc.func('int flock(int fd, int op)'),
+  statx: libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
   uname: libc.func('int uname(void *buf)'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   send: libc.func('long send(int fd, void *buf, unsigned long len, int flags)'),
@@ -36,9 +39,14 @@ const c = {
   mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
 };
-const SYS_getdents64 = 217;
+// getdents64 predates the unified syscall table: x86_64 and the generic table (aarch64) differ.
+const SYS_getdents64 = process.arch === 'arm64' ? 61 : 217;
 
 const SYS_pidfd_open = 434;
+const SYS_pidfd_send_signal = 424;
+
+const ESRCH = 3;
+const EWOULDBLOCK = 11;
 
 export const O_RDONLY = 0;
 export const O_CLOEXEC = 0o2000000;
@@ -85,6 +93,15 @@ export function setns(fd: number, nstype: number, what?: string): void {
 
 export function pidfdOpen(pid: number): number {
   return check(c.syscall2(SYS_pidfd_open, pid, 0), 'pidfd_open', `pid ${pid}`);
+}
+
+/** pidfd_send_signal(2): signal the very process the pidfd was opened on; false once it is gone (ESRCH). */
+export function pidfdSendSignal(pidfd: number, sig: number): boolean {
+  const r = Number(c.syscall4(SYS_pidfd_send_signal, pidfd, sig, null, 0));
+  if (r === 0) return true;
+  const errno = koffi.errno();
+  if (errno === ESRCH) return false;
+  throw new SyscallError('pidfd_send_signal', errno);
 }
 
 /** struct utsname: six 65-byte fields (sysname nodename release version machine domainname). */
@@ -291,4 +308,32 @@ export function makePrivateMount(dir: string): void {
 
 export function unmount(target: string): void {
   check(c.umount2(target, MNT_DETACH), 'umount', target);
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2); with LOCK_NB, false when another open file description holds a conflicting lock. */
+export function flock(fd: number, op: number, what?: string): boolean {
+  if (Number(c.flock(fd, op)) === 0) return true;
+  const errno = koffi.errno();
+  if (errno === EWOULDBLOCK && op & LOCK_NB) return false;
+  throw new SyscallError('flock', errno, what);
+}
+
+const AT_STATX_DONT_SYNC = 0x4000;
+const STATX_INO = 0x100;
+const statxBuf = Buffer.alloc(256);
+
+/**
+ * Device and inode of what `name` under `dirfd` refers to — for /proc/PID/fd/N, the open file
+ * itself (the magic link is followed without a path lookup). AT_STATX_DONT_SYNC: network and FUSE
+ * file systems answer from their cache instead of asking a server that may hang.
+ */
+export function statxDevIno(dirfd: number, name: string, what?: string): { dev: string; ino: number } {
+  check(c.statx(dirfd, name, AT_STATX_DONT_SYNC, STATX_INO, statxBuf), 'statx', what ?? name);
+  // struct statx: stx_ino at 32 (u64), stx_dev_major at 136, stx_dev_minor at 140: the same on every architecture.
+  return { dev: `${statxBuf.readUInt32LE(136)}:${statxBuf.readUInt32LE(140)}`, ino: Number(statxBuf.readBigUInt64LE(32)) };
 }
