@@ -4,8 +4,11 @@
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
 import { closeRouteSocket, dumpAddrs, dumpLinks } from '../../kernel/netlink.js';
-import { readText } from '../procfs.js';
-import type { StateContext, StateResult } from './context.js';
+import { readFileAt } from '../../kernel/ffi.js';
+import { SyscallError } from '../../kernel/errors.js';
+import type { Member, StateContext, StateResult } from './context.js';
+
+const ENOENT = 2;
 
 /** The unified-hierarchy ("0::") path of /proc/PID/cgroup, or the first line's path on v1-only hosts. */
 export function cgroupPath(text: string): string {
@@ -26,13 +29,18 @@ export function deriveCgroupRoot(outside: string, inside: string): string {
 }
 
 export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf<'cgroup'>> {
+  // The same process read from outside and from inside, through its pinned directory (the
+  // worker thread reaches it as /proc/self/fd/N: fds are shared by all threads).
+  const read = (m: Member) => {
+    const outside = cgroupPath(readFileAt(m.dirfd, 'cgroup', `/proc/${m.pid}/cgroup`));
+    const [text] = ctx.threads.within('cgroup', node.fd, node.inode, { kind: 'files', paths: [`/proc/self/fd/${m.dirfd}/cgroup`] });
+    if (text === null || text === undefined) throw new SyscallError('open', ENOENT, `/proc/${m.pid}/cgroup`);
+    return { pid: m.pid, outside, inside: cgroupPath(text) };
+  };
   // With no member at all, our own cgroup serves as the probe: the formula is the same.
-  const pid = ctx.firstMember(node) ?? process.pid;
-  const file = `/proc/${pid}/cgroup`;
-  const outside = cgroupPath(readText(file));
-  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, { kind: 'files', paths: [file] })[0] ?? '');
-  const root = deriveCgroupRoot(outside, inside);
-  return { state: { root, insidePath: inside }, note: root ? '' : `root not derivable: pid ${pid} reads ${inside} from inside` };
+  const r = ctx.withMember(node, read) ?? read(ctx.self);
+  const root = deriveCgroupRoot(r.outside, r.inside);
+  return { state: { root, insidePath: r.inside }, note: root ? '' : `root not derivable: pid ${r.pid} reads ${r.inside} from inside` };
 }
 
 export function readNet(ctx: StateContext, node: NsNode): StateResult<StateOf<'net'>> {

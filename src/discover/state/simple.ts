@@ -3,7 +3,7 @@
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
-import { readText } from '../procfs.js';
+import { readFileAt } from '../../kernel/ffi.js';
 import { readInside } from '../helper.js';
 import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
@@ -44,8 +44,9 @@ export function parseTimensOffsets(text: string): StateOf<'time'> {
  * shows PID's time_for_children, so read it from a process whose time_for_children is this ns.
  */
 export function readTime(ctx: StateContext, node: NsNode): StateResult<StateOf<'time'>> {
-  const pid = ctx.timeReader(node);
-  const text = pid !== undefined ? readText(`/proc/${pid}/timens_offsets`) : readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
+  const text =
+    ctx.withTimeReader(node, (m) => readFileAt(m.dirfd, 'timens_offsets', `/proc/${m.pid}/timens_offsets`)) ??
+    readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
   return { state: parseTimensOffsets(text), note: '' };
 }
 
@@ -55,12 +56,11 @@ export function readPid(ctx: StateContext, node: NsNode): StateResult<StateOf<'p
 
 
 export function readMnt(ctx: StateContext, node: NsNode): StateResult<StateOf<'mnt'>> {
-  const pid = ctx.firstMember(node);
-  const mounts = pid !== undefined ? ctx.mountTables.get(node.key, pid) : [];
+  const mounts = ctx.withMember(node, (m) => ctx.mountTables.get(node.key, m));
   if (ctx.features.mntNsInfo) {
     const { nrMounts } = nsMntGetInfo(node.fd, node.key);
-    return { state: { mountCount: nrMounts, mounts }, note: pid === undefined ? 'no process inside: mount count only' : '' };
+    return { state: { mountCount: nrMounts, mounts: mounts ?? [] }, note: mounts === undefined ? 'no process inside: mount count only' : '' };
   }
-  if (pid === undefined) return { state: null, note: 'no process inside and no NS_MNT_GET_INFO: mount table unknown' };
+  if (mounts === undefined) return { state: null, note: 'mount table not recorded: no process inside and no NS_MNT_GET_INFO' };
   return { state: { mountCount: mounts.length, mounts }, note: '' };
 }
