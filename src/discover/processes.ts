@@ -6,7 +6,7 @@
 import { close, listDirFd, nlinkAt, openAt, openDir, readFileAt, readlinkAt, statxDevIno, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../kernel/ffi.js';
 import { SyscallError, isErrno } from '../kernel/errors.js';
 import { NS_LINKS, type NsLink, nsTypeFromLinkName, parseNsLink, type NsType } from '../model/species.js';
-import { parseStat } from './procfs.js';
+import { PF_KTHREAD, parseStat } from './procfs.js';
 import { NoSuchProcessError, PermissionError, TreeChangedError } from './errors.js';
 
 /** Inode of each link; null where the link does not exist yet (pid_for_children before a fork). */
@@ -141,6 +141,12 @@ function readProcess(pid: number, ppid: number | null, isRoot: boolean, nsfsDev:
     let comm: string;
     if (ppid === null) {
       const st = parseStat(readFileAt(dirfd, 'stat', `${where}/stat`));
+      if (!isRoot && st.flags & PF_KTHREAD) {
+        // Kernel threads live in the initial namespaces and have no user-space side: lsns-like
+        // listings count them, an image of namespaces gains nothing from them.
+        close(dirfd);
+        return null;
+      }
       comm = st.comm;
       ppid = st.ppid;
     } else {

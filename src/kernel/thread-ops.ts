@@ -8,8 +8,11 @@ import { openRouteSocket } from './netlink.js';
 export type ThreadOp =
   /** uname(2): nodename and domainname of the thread's uts namespace. */
   | { kind: 'uname' }
-  /** Whole files by absolute path; null where the file does not exist (ENOENT). */
-  | { kind: 'files'; paths: string[] }
+  /**
+   * Whole files by absolute path; null where the file does not exist (ENOENT). `otherProcess`:
+   * the same files as another process (a helper) must name them: /proc/self would be its own.
+   */
+  | { kind: 'files'; paths: string[]; otherProcess?: string[] }
   /** A NETLINK_ROUTE socket: it answers for the net namespace it was created in, from any thread. */
   | { kind: 'routeSocket' };
 

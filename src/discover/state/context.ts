@@ -3,9 +3,11 @@
 // with the holder scan). A member that exits while it is read is marked gone and the next one is
 // asked: a vanished process must never end the dump.
 import type { NsGraph, NsNode } from '../graph.js';
-import type { ThreadNamespaces } from '../../kernel/switch.js';
+import type { SwitchableType, ThreadNamespaces } from '../../kernel/switch.js';
+import type { ThreadOp, ThreadOpResult } from '../../kernel/thread-ops.js';
 import { readFileAt, readlinkAt } from '../../kernel/ffi.js';
-import { isErrno } from '../../kernel/errors.js';
+import { SyscallError, isErrno } from '../../kernel/errors.js';
+import { HelperError, readFilesInside } from '../helper.js';
 import type { Features, Mount } from '../../model/image.js';
 import { parseMountinfo } from '../procfs.js';
 import type { LinkInodes } from '../processes.js';
@@ -107,6 +109,32 @@ export class StateContext {
       this.gone.add(m.pid);
     }
     return undefined;
+  }
+
+  /**
+   * Run `op` with a thread inside the namespace (ThreadNamespaces.within). Where the kernel refuses
+   * (EPERM) and the namespace belongs to a user namespace of the tree that is not the dumper's own
+   * — a rootless container an unprivileged dumper owns — a helper joins that user namespace first
+   * and reads the same files from inside. A netlink socket cannot come back from a helper.
+   */
+  within<O extends ThreadOp>(type: SwitchableType, node: NsNode, op: O): ThreadOpResult<O> {
+    try {
+      return this.threads.within(type, node.fd, node.inode, op);
+    } catch (err) {
+      const owner = node.owner ? this.graph.nodes.get(node.owner) : undefined;
+      if (!isErrno(err, 'EPERM') || op.kind === 'routeSocket' || !owner || this.scopeKeys.has(owner.key)) throw err;
+      const paths = op.kind === 'uname' ? ['/proc/sys/kernel/hostname', '/proc/sys/kernel/domainname'] : (op.otherProcess ?? op.paths);
+      let texts: (string | null)[];
+      try {
+        texts = readFilesInside([{ type: 'user', path: this.fdPath(owner) }, { type, path: this.fdPath(node) }], paths);
+      } catch (helperErr) {
+        if (!(helperErr instanceof HelperError)) throw helperErr;
+        const e = err as SyscallError;
+        throw new SyscallError(e.syscall, e.errno, `${e.path}; through its user namespace: ${helperErr.message}`);
+      }
+      if (op.kind === 'uname') return { nodename: (texts[0] ?? '').replace(/\n$/, ''), domainname: (texts[1] ?? '').replace(/\n$/, '') } as ThreadOpResult<O>;
+      return texts as ThreadOpResult<O>;
+    }
   }
 
   /** A path a helper process can open to reach the namespace: our own fd through /proc. */

@@ -9,7 +9,7 @@ import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
-  const u = ctx.threads.within('uts', node.fd, node.inode, { kind: 'uname' });
+  const u = ctx.within('uts', node, { kind: 'uname' });
   return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
 }
 
@@ -18,7 +18,7 @@ export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'u
 const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
 
 export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
-  const texts = ctx.threads.within('ipc', node.fd, node.inode, { kind: 'files', paths: IPC_SYSCTLS.map((n) => SYSCTL_PATHS[n]!) });
+  const texts = ctx.within('ipc', node, { kind: 'files', paths: IPC_SYSCTLS.map((n) => SYSCTL_PATHS[n]!) });
   const sysctls: Record<string, string> = {};
   const missing: string[] = [];
   IPC_SYSCTLS.forEach((name, i) => {
