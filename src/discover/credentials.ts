@@ -25,8 +25,9 @@ export function overflowIds(): OverflowIds {
   return { uid, gid, uidMapped: mapped('/proc/self/uid_map', uid), gidMapped: mapped('/proc/self/gid_map', gid) };
 }
 
+/** One line's value. An empty list reads "Groups:\t" and a newline: the match must not run on into the next line. */
 function line(status: string, key: string): string {
-  const m = new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(status);
+  const m = new RegExp(`^${key}:[ \\t]*([^\\n]*)$`, 'm').exec(status);
   if (!m) throw new Error(`/proc/PID/status has no ${key} line`);
   return m[1]!.trim();
 }

@@ -5,7 +5,7 @@
 // nothing new and everything it stopped is seen stopped. Signals go through pidfds, so a pid
 // reused meanwhile is never touched; exactly what nsdump stopped is resumed — never what was
 // already stopped — on success, on failure, on SIGINT/SIGTERM, and at process exit.
-import { close, listDirFd, openDir, pidfdOpen, pidfdSendSignal, readFileAt, AT_FDCWD } from '../kernel/ffi.js';
+import { close, listDirFd, openDir, pidfdOpen, pidfdSendSignal, readFileAt } from '../kernel/ffi.js';
 import { isErrno } from '../kernel/errors.js';
 import { FreezeError } from './errors.js';
 import { parseStat } from './procfs.js';
@@ -17,10 +17,10 @@ const MAX_ROUNDS = 100;
 /** How long stopped processes may take to show as stopped (one in uninterruptible sleep waits). */
 const STOP_WAIT_MS = 10_000;
 
-/** State letter and parent of a process, or null once it is gone. */
-function statOf(pid: number): { state: string; ppid: number } | null {
+/** State letter and parent of a process (by its pinned /proc directory), or null once it is gone. */
+function statOf(dirfd: number): { state: string; ppid: number } | null {
   try {
-    const st = parseStat(readFileAt(AT_FDCWD, `/proc/${pid}/stat`));
+    const st = parseStat(readFileAt(dirfd, 'stat'));
     return { state: st.state, ppid: st.ppid };
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ESRCH')) return null;
@@ -55,8 +55,8 @@ function childrenOf(pid: number): number[] {
 const isStopped = (state: string) => state === 'T' || state === 't';
 
 export class Freezer {
-  /** pid → pidfd of each process nsdump stopped (and so must resume). */
-  private readonly mine = new Map<number, number>();
+  /** pid → pidfd and /proc/PID dirfd of each process nsdump stopped (and so must resume). */
+  private readonly mine = new Map<number, { pidfd: number; dirfd: number }>();
   /** Stopped by nsdump and not yet seen stopped. */
   private readonly pending = new Set<number>();
   /** Seen and not ours to stop: already stopped by someone else, pid 1 of our pid namespace. */
@@ -110,23 +110,30 @@ export class Freezer {
       if (isErrno(err, 'ESRCH')) return 'gone';
       throw err;
     }
-    // With the pidfd pinned, check that this is still the process the walk saw (its parent's child,
-    // not a reused pid) and that it is running (one stopped by someone else stays theirs).
-    const st = statOf(pid);
-    if (!st || st.state === 'Z' || st.state === 'X' || (ppid !== null && st.ppid !== ppid)) {
-      close(pidfd);
-      return 'gone';
+    // pid_max may be small (32768 here) and a busy tree wraps it in minutes: pin the /proc
+    // directory too, and prove with the pidfd (signal 0) that both are the same process.
+    let dirfd: number | undefined;
+    try {
+      dirfd = openDir(`/proc/${pid}`);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ESRCH')) throw err;
     }
+    const drop = (r: 'skipped' | 'gone') => {
+      close(pidfd);
+      if (dirfd !== undefined) close(dirfd);
+      return r;
+    };
+    if (dirfd === undefined || !pidfdSendSignal(pidfd, 0)) return drop('gone');
+    // Still the process the walk saw (its parent's child), and running (one stopped by someone
+    // else stays theirs)?
+    const st = statOf(dirfd);
+    if (!st || st.state === 'Z' || st.state === 'X' || (ppid !== null && st.ppid !== ppid)) return drop('gone');
     if (isStopped(st.state)) {
-      close(pidfd);
       this.notMine.add(pid);
-      return 'skipped';
+      return drop('skipped');
     }
-    if (!pidfdSendSignal(pidfd, SIGSTOP)) {
-      close(pidfd);
-      return 'gone';
-    }
-    this.mine.set(pid, pidfd);
+    if (!pidfdSendSignal(pidfd, SIGSTOP)) return drop('gone');
+    this.mine.set(pid, { pidfd, dirfd });
     this.pending.add(pid);
     return 'stopped';
   }
@@ -136,7 +143,7 @@ export class Freezer {
     const end = Date.now() + STOP_WAIT_MS;
     while (this.pending.size) {
       for (const pid of [...this.pending]) {
-        const st = statOf(pid);
+        const st = statOf(this.mine.get(pid)!.dirfd);
         if (!st || isStopped(st.state) || st.state === 'Z' || st.state === 'X') this.pending.delete(pid);
       }
       if (!this.pending.size) return;
@@ -148,11 +155,12 @@ export class Freezer {
 
   /** SIGCONT to exactly what nsdump stopped; safe to call more than once. */
   resume(): void {
-    for (const [, pidfd] of this.mine) {
+    for (const { pidfd, dirfd } of this.mine.values()) {
       try {
         pidfdSendSignal(pidfd, SIGCONT);
       } finally {
         close(pidfd);
+        close(dirfd);
       }
     }
     this.mine.clear();
