@@ -58,8 +58,11 @@ test.serial('inside a rootless container sharing the host\'s uts and ipc: own ut
   const host = `ctr-${process.pid}`;
   // Everything runs in the container; its pid namespace ends (and takes every process with it)
   // when its init, this script, exits — or when unshare is killed (--kill-child).
+  // Restores here get a TMPDIR of their own: restore sweeps FIFO directories whose owner pid it
+  // cannot see, and from inside this pid namespace no other test's restore is visible.
   const script = `
     set -e
+    export TMPDIR=${dir}/tmp; mkdir -p $TMPDIR
     unshare --user --map-root-user --uts --ipc --net --time --monotonic 100 --boottime 200 --fork sh -c '
       hostname ${host}; echo 12345 > /proc/sys/kernel/msgmnb; echo ready > ${fifo}; exec sleep 100000' &
     read x < ${fifo}
