@@ -186,7 +186,10 @@ test.serial('a churning tree: 20 dumps with --freeze all succeed and the tree ru
 
 test.serial('--freeze stops only what runs: a process stopped before stays stopped; --all --freeze is refused', async (t) => {
   const topo = await startTopology(t, 'prestopped', { inline: 'sleep 100000 & sleep 100000 & echo ready; wait' });
-  const [a, b] = sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').map((p) => p.pid);
+  const sleepers = () => sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').map((p) => p.pid);
+  // "ready" may come before both children have exec'd sleep: wait until the kernel shows them.
+  for (let i = 0; i < 5000 && sleepers().length < 2; i++) await new Promise((r) => setImmediate(r));
+  const [a, b] = sleepers();
   process.kill(a!, 'SIGSTOP');
   for (let i = 0; i < 1000 && stateOf(a!) !== 'T'; i++) await new Promise((r) => setImmediate(r));
   t.is(stateOf(a!), 'T');
