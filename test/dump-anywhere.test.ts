@@ -305,8 +305,20 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
     unshare --user --map-root-user --uts --ipc --net --cgroup --pid --fork --kill-child sh -c 'hostname ${host}; echo ready > ${fifo}; exec sleep 100000' &
     read x < ${fifo}
     ${staged.node} ${staged.cli} dump $$ -o ${dir}/img -q; echo "code=$?"
-    kill $!`;
-  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', cwd: staged.cwd });
+    kill -KILL $!`;
+  // unshare --fork ignores SIGTERM while it waits: SIGKILL it (--kill-child then ends the
+  // container), here and, by process group (setsid makes one, with r.pid as its id), on teardown.
+  const r = spawnSync('setsid', ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', 'sh', '-c', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+    cwd: staged.cwd,
+  });
+  t.teardown(() => {
+    try {
+      process.kill(-r.pid, 'SIGKILL');
+    } catch {}
+  });
   t.regex(r.stdout, /code=0/, r.stderr);
   // One line: the net state of the container is beyond an unprivileged dumper's reach.
   t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
