@@ -160,7 +160,9 @@ test.serial('credentials of setpriv-made processes agree with /proc/PID/status; 
 });
 
 test.serial('a churning tree: 20 dumps with --freeze all succeed and the tree runs again; 20 without are never exit 70', async (t) => {
-  const topo = await startTopology(t, 'churn');
+  // 20 groups: ~480 processes, ~150 exits/s — modest, as other test files run beside this one on
+  // two cores; scripts/bench-dump.mjs is where the full-size tree belongs.
+  const topo = await startTopology(t, 'churn', { args: ['20'] });
   const dir = tempDir(t);
   const codes: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -172,7 +174,7 @@ test.serial('a churning tree: 20 dumps with --freeze all succeed and the tree ru
     if (i === 0) {
       const img = show(join(dir, 'f0'));
       const pids = new Set(img.processes.map((p) => p.pid));
-      t.true(img.processes.length > 500, `${img.processes.length} processes`);
+      t.true(img.processes.length > 300, `${img.processes.length} processes`);
       for (const p of img.processes) if (p.pid !== topo.pid) t.true(pids.has(p.ppid), `pid ${p.pid}: parent ${p.ppid} in the image`);
     }
   }
