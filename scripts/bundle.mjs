@@ -15,7 +15,13 @@ rmSync(outdir, { recursive: true, force: true });
 await build({
   // The state writer is a program of its own that restore spawns by path, next to its chunks
   // (executor.ts resolves './state-writer.js' from its own module, which lands in this directory).
-  entryPoints: { nsdump: join(top, 'dist/src/cli/main.js'), 'state-writer': join(top, 'dist/src/restore/state-writer.js') },
+  // So is the dump's disposable namespace-reader thread (src/kernel/ns-thread.ts loads
+  // './ns-thread-worker.js' beside itself).
+  entryPoints: {
+    nsdump: join(top, 'dist/src/cli/main.js'),
+    'state-writer': join(top, 'dist/src/restore/state-writer.js'),
+    'ns-thread-worker': join(top, 'dist/src/kernel/ns-thread-worker.js'),
+  },
   outdir,
   bundle: true,
   splitting: true,

@@ -12,7 +12,8 @@ import { AS_NOBODY, stageCli } from './helpers/other-uid.js';
 import { ROOT } from './helpers/paths.js';
 import { startTopology } from './helpers/topology.js';
 
-const NEEDS_ROOT = "nsdump: dump needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to read other processes' namespaces\n";
+/** What nobody gets for root's process (this test's own). */
+const NEEDS_ROOT = (pid: number) => `nsdump: pid ${pid}: /proc/${pid}/ns/user: permission denied (another user's process: reading it needs root, CAP_SYS_PTRACE)\n`;
 
 /** A copy of what the tests run (package files, dist/, node_modules/, fixtures/) in DIR/co, DIR being 0700 under tmpdir; removed on teardown. */
 function privateCheckout(t: ExecutionContext): string {
@@ -34,7 +35,7 @@ test('from a checkout nobody cannot reach, the CLI run as nobody still exits 5 w
   t.not(direct.code, 5, 'nobody ran the copy where it is: the test proves nothing');
   const r = nsdump(['dump', String(process.pid)], { prefix: AS_NOBODY, ...stageCli(t, co) });
   t.is(r.code, 5);
-  t.is(r.stderr, NEEDS_ROOT);
+  t.is(r.stderr, NEEDS_ROOT(process.pid));
 });
 
 test('from a checkout uid 100000 cannot reach, the container fixture gets ready', async (t) => {

@@ -15,7 +15,7 @@ function sample(): Image {
   const refs = { user: 1, pid: 2, mnt: null, net: null, ipc: null, uts: 3, cgroup: null, time: 4, pid_for_children: null, time_for_children: 4 };
   return {
     inventory: {
-      formatVersion: 1, nsdumpVersion: '0.1.0', kernelRelease: '6.18.0', hostname: 'h', rootPid: 10, time: 1795364867507,
+      formatVersion: 1, nsdumpVersion: '0.1.0', kernelRelease: '6.18.0', hostname: 'h', rootPid: 10, unreadablePids: [4, 3000000], time: 1795364867507,
       features: { nsGetId: true, pidfdNamespaces: true, pidfdSetns: true, mntNsInfo: true, pidnsTranslate: true },
       scope: [{ type: 'user', inode: 4026531837, nsId: '18446744073709551615', id: 1 }, { type: 'uts', inode: 4026531838, nsId: null, id: null }],
     },
@@ -26,7 +26,18 @@ function sample(): Image {
       { id: 3, type: 'uts', inode: 4026532001, device: 4, nsId: null, owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [{ kind: 'bind', pid: 10, path: '/run/x y' }], stateNote: '', state: { hostname: '$(reboot)\n"', domainname: '(none)' } },
       { id: 4, type: 'time', inode: 4026532002, device: 4, nsId: '5', owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [], stateNote: '', state: { monotonic: { seconds: -86400, nanoseconds: 999999999 }, boottime: { seconds: 1, nanoseconds: 0 } } },
     ],
-    processes: [{ pid: 10, ppid: 1, comm: 'sh', nspid: [10, 1], namespaces: refs }],
+    processes: [
+      {
+        pid: 10, ppid: 1, comm: 'sh', nspid: [10, 1], namespaces: refs,
+        credentials: {
+          uid: { real: 0, effective: 1000, saved: null, fs: 4294967294 }, gid: { real: null, effective: 0, saved: 65534, fs: 7 }, groups: [5, null, 100],
+          capabilities: { inheritable: '0000000000000000', permitted: '000001ffffffffff', effective: '8000000000000001', bounding: 'ffffffffffffffff', ambient: '0000000000200000' },
+          noNewPrivs: true,
+        },
+      },
+      // An image from before credentials were recorded: none.
+      { pid: 12, ppid: 10, comm: 'sleep', nspid: [12, 2], namespaces: refs, credentials: null },
+    ],
     threads: [{ pid: 10, tid: 11, namespaces: { ...refs, uts: 3 } }],
   };
 }

@@ -46,13 +46,13 @@ test('EACCES on a process (PID 1 is ptrace-protected here even for root): exit 5
   t.deepEqual(readdirSync(parent), []);
 });
 
-test('a non-root caller: exit 5 with the reason', async (t) => {
+test('a non-root caller dumping another user\'s process: exit 5 with the reason', async (t) => {
   const topo = await startTopology(t, 'pid-nested');
   const parent = tempDir(t);
   // Nobody may not reach the checkout (it can live under /root): run a world-readable copy of the CLI.
   const r = nsdump(['dump', String(topo.pid), '-o', join(parent, 'img')], { prefix: AS_NOBODY, ...stageCli(t) });
   t.is(r.code, 5);
-  t.is(r.stderr, "nsdump: dump needs root (CAP_SYS_ADMIN and CAP_SYS_PTRACE) to read other processes' namespaces\n");
+  t.is(r.stderr, `nsdump: pid ${topo.pid}: /proc/${topo.pid}/ns/user: permission denied (another user's process: reading it needs root, CAP_SYS_PTRACE)\n`);
   t.deepEqual(readdirSync(parent), []);
 });
 
@@ -75,26 +75,45 @@ test('an output directory whose parent is missing: exit 6', (t) => {
   t.regex(r.stderr, /parent directory \/nonexistent-nsdump\/x does not exist/);
 });
 
-test('a process that exits mid-dump: TreeChangedError, and the CLI code for it is 7', async (t) => {
+/** Wait (synchronously: onStage runs inside the dump) until a killed process has exited. */
+function awaitExit(pid: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 1000 && isLive(pid); i++) Atomics.wait(pause, 0, 0, 5);
+}
+
+test('a process that exits mid-dump is left out: it no longer exists', async (t) => {
   const topo = await startTopology(t, 'pid-nested');
   let victim = 0;
+  const img = await dumpTree(topo.pid, {
+    onStage: (stage) => {
+      if (stage !== 'namespaces') return;
+      // Kill the deepest sleeper after it was read, before the dump finishes.
+      victim = sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').pop()!.pid;
+      process.kill(victim, 'SIGKILL');
+      awaitExit(victim);
+    },
+  });
+  t.false(img.processes.some((p) => p.pid === victim));
+  const live = sessionMembers(topo.pid).map((p) => p.pid);
+  t.deepEqual(img.processes.map((p) => p.pid), live, 'everything else is there');
+});
+
+test('a parent that exits mid-dump, leaving its child elsewhere, makes the dump try again (exit 7 at last)', async (t) => {
+  const topo = await startTopology(t, 'orphan', { inline: 'sh -c \'sleep 100000 & echo ready; wait\' & wait; sleep 100000' });
+  let middle = 0;
   const err = await t.throwsAsync(
     dumpTree(topo.pid, {
       onStage: (stage) => {
         if (stage !== 'namespaces') return;
-        // Kill the deepest sleeper after it was read, before the dump finishes.
-        victim = sessionMembers(topo.pid).filter((p) => p.comm === 'sleep').pop()!.pid;
-        process.kill(victim, 'SIGKILL');
-        // A signal is delivered asynchronously: wait (synchronously, up to 5 s) until it has exited.
-        const pause = new Int32Array(new SharedArrayBuffer(4));
-        for (let i = 0; i < 1000 && isLive(victim); i++) Atomics.wait(pause, 0, 0, 5);
+        middle = sessionMembers(topo.pid).find((p) => p.comm === 'sh' && p.pid !== topo.pid)!.pid;
+        process.kill(middle, 'SIGKILL');
+        awaitExit(middle);
       },
     }),
     { instanceOf: TreeChangedError },
   );
-  t.regex(err!.message, new RegExp(`pid ${victim} exited; the tree changed during the dump, try again`));
+  t.regex(err!.message, new RegExp(`pid ${middle}, the parent of pid \\d+, exited; the tree changed during the dump`));
 });
-
 
 test('a caller inside a container dumps its scope and records where the edge is', async (t) => {
   const parent = tempDir(t);

@@ -1,7 +1,7 @@
 // Why: `nsdump caps`: what capabilities a process has over a namespace, and the rule that decides
 // it, from the running system (--live). Images of format 1 record no credentials; once the dump
 // records them, the same pure rule (model/caps.ts) answers from an image.
-import { allPids, isMember, liveCredentials, LiveUsers, resolveTarget, type LiveTarget } from '../discover/credentials.js';
+import { allPids, isMember, liveCredentials, LiveUsers, resolveTarget, type LiveTarget } from '../discover/live-caps.js';
 import { NoSuchProcessError } from '../discover/errors.js';
 import { SyscallError } from '../kernel/errors.js';
 import { capBit, capList, capNumber, capsIn, CAP_NAMES, OPERATION_NOTES, whyNotEffective, type Credentials } from '../model/caps.js';

@@ -26,6 +26,7 @@ const BY_NAME: Record<string, number> = {
   PermissionError: EXIT.PERMISSION,
   OutputError: EXIT.OUTPUT,
   TreeChangedError: EXIT.TREE_CHANGED,
+  FreezeError: EXIT.TREE_CHANGED,
   PlanError: EXIT.CANNOT_PLAN,
   RestoreError: EXIT.RESTORE_FAILED,
   UsageError: EXIT.USAGE,

@@ -45,19 +45,23 @@ await yargs(hideBin(process.argv))
     ].join('\n'),
   )
   .command(
-    'dump <pid>',
-    'record every namespace of the tree rooted at <pid> as an image',
+    'dump [pid]',
+    'record every namespace of the tree rooted at <pid> (or of every process: --all) as an image',
     (y) =>
       y
         .positional('pid', { type: 'string', describe: 'root of the process tree' })
-        .option('output', { alias: 'o', type: 'string', describe: 'image directory to create (must not exist)', defaultDescription: 'nsdump-<pid>' })
-        .option('retries', { type: 'number', default: 2, describe: 'dump again this many times if the tree changes meanwhile' })
+        .option('all', { type: 'boolean', default: false, describe: 'every process the dumper can see (its pid namespace), like lsns' })
+        .option('output', { alias: 'o', type: 'string', describe: 'image directory to create (must not exist)', defaultDescription: 'nsdump-<pid>, nsdump-all' })
+        .option('retries', { type: 'number', default: 2, describe: 'dump again this many times if the tree changes in a way the image cannot leave out' })
+        .option('freeze', { type: 'boolean', default: false, describe: 'stop the tree (SIGSTOP) for the dump and resume it afterwards' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing on success' }),
     (argv) =>
       run(async () => {
-        const pid = parsePid(argv.pid);
+        if (argv.all && argv.pid !== undefined) throw new UsageError('dump takes a pid or --all, not both');
+        if (!argv.all && argv.pid === undefined) throw new UsageError('dump needs a pid (or --all)');
+        const pid = argv.all ? null : parsePid(argv.pid);
         const { dumpCommand } = await import('./dump-command.js');
-        return dumpCommand({ pid, output: argv.output ?? `nsdump-${pid}`, retries: argv.retries, quiet: argv.quiet });
+        return dumpCommand({ pid, output: argv.output ?? (pid === null ? 'nsdump-all' : `nsdump-${pid}`), retries: argv.retries, quiet: argv.quiet, freeze: argv.freeze });
       }),
   )
   .command(
@@ -193,7 +197,7 @@ await yargs(hideBin(process.argv))
     (y) => y,
     () =>
       run(async () => {
-        const { checkPrivileges } = await import('../discover/dump.js');
+        const { checkPrivileges } = await import('../discover/privileges.js');
         checkPrivileges();
         const { demoCommand } = await import('./demo-command.js');
         return demoCommand();

@@ -21,3 +21,13 @@ export class TreeChangedError extends Error {
 export class PermissionError extends Error {
   override readonly name = 'PermissionError';
 }
+
+/** The dump was asked to stop (SIGINT, SIGTERM): everything it held has been released. */
+export class DumpAbortedError extends Error {
+  override readonly name = 'DumpAbortedError';
+}
+
+/** `--freeze` could not bring the tree to a standstill. */
+export class FreezeError extends Error {
+  override readonly name = 'FreezeError';
+}

@@ -5,7 +5,7 @@ import { fstatSync } from 'node:fs';
 import { close, open } from '../kernel/ffi.js';
 import { isErrno } from '../kernel/errors.js';
 import { nsGetId, nsGetNstype, nsGetParent, nsGetUserns } from '../kernel/nsfs.js';
-import { type NsType, isHierarchical, typeOfFlag } from '../model/species.js';
+import { NS_TYPES, type NsType, isHierarchical, typeOfFlag } from '../model/species.js';
 import { TreeChangedError } from './errors.js';
 
 /** Dynamic nsfs inodes start at 0xF0000000; the initial namespaces have fixed inodes below it. */
@@ -37,19 +37,15 @@ export class NsGraph {
    * Register the namespace behind `path` (expected to be `type:[inode]`); a no-op when it is known.
    * A different inode than expected means the process moved between readlink and open.
    */
-  addPath(path: string, type: NsType, inode: number): NsNode {
-    const known = this.nodes.get(nodeKey(type, inode));
+  addPath(path: string, type: NsType | null, inode: number): NsNode {
+    // An nsfs inode names one namespace of one type at a time: an unknown type can be looked up.
+    const known = type ? this.nodes.get(nodeKey(type, inode)) : NS_TYPES.map((t) => this.nodes.get(nodeKey(t, inode))).find(Boolean);
     if (known) return known;
-    let fd: number;
-    try {
-      fd = open(path);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT', 'ESRCH')) throw new TreeChangedError(`${path} vanished`);
-      throw err;
-    }
+    // ENOENT/ESRCH here: the process (or the fd) is gone; the caller decides what that loses.
+    const fd = open(path);
     const node = this.adopt(fd, path);
-    if (node.type !== type || node.inode !== inode) {
-      throw new TreeChangedError(`${path} changed from ${type}:[${inode}] to ${node.type}:[${node.inode}]`);
+    if ((type && node.type !== type) || node.inode !== inode) {
+      throw new TreeChangedError(`${path} changed from ${type ?? 'nsfs'}:[${inode}] to ${node.type}:[${node.inode}]`);
     }
     return node;
   }
@@ -125,6 +121,15 @@ export class NsGraph {
     let n = 0;
     for (let p = node.parent; p; p = this.nodes.get(p)!.parent) n++;
     return n;
+  }
+
+  /** Forget (and unpin) every namespace not in `keep`. */
+  retain(keep: Set<string>): void {
+    for (const [key, n] of this.nodes) {
+      if (keep.has(key)) continue;
+      close(n.fd);
+      this.nodes.delete(key);
+    }
   }
 
   close(): void {

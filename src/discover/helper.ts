@@ -24,3 +24,25 @@ export function readInside(type: 'user' | 'time', nsPath: string, files: string[
   parts.pop();
   return parts;
 }
+
+/**
+ * Read files from inside namespaces joined by util-linux nsenter (single-threaded, so it can join
+ * a user namespace, which no thread of ours can). nsenter joins in two passes, so an unprivileged
+ * owner of a user namespace gets into it first and then, with the capabilities it has there, into
+ * the namespaces it owns. null for a file that does not exist there.
+ */
+export function readFilesInside(joins: { type: 'user' | 'uts' | 'ipc' | 'net' | 'cgroup'; path: string }[], files: string[]): (string | null)[] {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = files.map((f) => `if [ -e ${quote(f)} ]; then cat ${quote(f)} || exit 1; else echo ${MISSING}; fi; echo ${SEP}`).join('; ');
+  const args = joins.map((j) => `--${j.type}=${j.path}`);
+  if (joins.some((j) => j.type === 'user')) args.push('--preserve-credentials');
+  args.push('--', '/bin/sh', '-c', script);
+  const r = spawnSync('nsenter', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  if (r.error) throw new HelperError(`nsenter: ${r.error.message}`);
+  if (r.status !== 0) throw new HelperError(`nsenter: ${r.stderr.trim() || `exit ${r.status}`}`);
+  const parts = r.stdout.split(`${SEP}\n`);
+  parts.pop();
+  return parts.map((p) => (p === `${MISSING}\n` ? null : p));
+}
+const SEP = '--nsdump--';
+const MISSING = '--nsdump-missing--';

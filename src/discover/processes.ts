@@ -3,10 +3,10 @@
 // refers to a namespace. Each process is read through one open /proc/PID directory fd: lookups
 // under it fail once that process is reaped, so a reused pid can never be read by mistake, and it
 // costs a third of the syscalls of path lookups (the kernel's per-call cost dominates a dump).
-import { close, listDirFd, nlinkAt, openAt, openDir, readFileAt, readlinkAt, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../kernel/ffi.js';
+import { close, listDirFd, nlinkAt, openAt, openDir, readFileAt, readlinkAt, statxDevIno, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../kernel/ffi.js';
 import { SyscallError, isErrno } from '../kernel/errors.js';
 import { NS_LINKS, type NsLink, nsTypeFromLinkName, parseNsLink, type NsType } from '../model/species.js';
-import { parseStat } from './procfs.js';
+import { PF_KTHREAD, parseStat } from './procfs.js';
 import { NoSuchProcessError, PermissionError, TreeChangedError } from './errors.js';
 
 /** Inode of each link; null where the link does not exist yet (pid_for_children before a fork). */
@@ -14,7 +14,8 @@ export type LinkInodes = Record<NsLink, number | null>;
 
 export interface NsFd {
   fd: number;
-  type: NsType;
+  /** null: opened through an nsfs bind mount path, whose type only the namespace itself can tell. */
+  type: NsType | null;
   inode: number;
 }
 
@@ -61,22 +62,30 @@ function sameLinks(a: LinkInodes, b: LinkInodes): boolean {
   return NS_LINKS.every((l) => a[l] === b[l]);
 }
 
-function readNsFds(dirfd: number, pid: number): NsFd[] {
+/**
+ * The fds that refer to a namespace. An nsfs fd opened through /proc/PID/ns reads back as
+ * "type:[inode]", but one opened through a bind mount (ip netns add, exec 3</run/netns/NAME)
+ * reads back as that path: for a path, the open file's own device tells (nsfs has one).
+ */
+function readNsFds(dirfd: number, pid: number, nsfsDev: string): NsFd[] {
   const out: NsFd[] = [];
   const fdDir = openAt(dirfd, 'fd', O_RDONLY | O_CLOEXEC | O_DIRECTORY, `/proc/${pid}/fd`);
   try {
     for (const name of listDirFd(fdDir, `/proc/${pid}/fd`)) {
-      let target: string;
       try {
-        target = readlinkAt(fdDir, name, `/proc/${pid}/fd/${name}`);
+        const target = readlinkAt(fdDir, name, `/proc/${pid}/fd/${name}`);
+        // Sockets, pipes and anonymous inodes read "kind:[n]" or "anon_inode:…", never a path.
+        const parsed = parseNsLink(target);
+        const type = parsed && nsTypeFromLinkName(parsed[0]);
+        if (parsed && type) out.push({ fd: Number(name), type, inode: parsed[1] });
+        else if (target.startsWith('/')) {
+          const st = statxDevIno(fdDir, name, `/proc/${pid}/fd/${name}`);
+          if (st.dev === nsfsDev) out.push({ fd: Number(name), type: null, inode: st.ino });
+        }
       } catch (err) {
         if (isErrno(err, 'ENOENT')) continue; // closed while we looked
         throw err;
       }
-      // nsfs fds read "type:[inode]"; files read as absolute paths, sockets as "socket:[n]".
-      const parsed = parseNsLink(target);
-      const type = parsed && nsTypeFromLinkName(parsed[0]);
-      if (parsed && type) out.push({ fd: Number(name), type, inode: parsed[1] });
     }
   } finally {
     close(fdDir);
@@ -85,15 +94,17 @@ function readNsFds(dirfd: number, pid: number): NsFd[] {
 }
 
 function failure(pid: number, isRoot: boolean, err: unknown): unknown {
-  if (isErrno(err, 'ENOENT', 'ESRCH')) return isRoot ? new NoSuchProcessError(pid) : new TreeChangedError(`pid ${pid} exited`);
+  if (isRoot && isErrno(err, 'ENOENT', 'ESRCH')) return new NoSuchProcessError(pid);
+  if (isErrno(err, 'ENOENT', 'ESRCH')) return new TreeChangedError(`pid ${pid} exited`);
   if (isErrno(err, 'EACCES', 'EPERM')) {
     const path = err instanceof SyscallError && err.path ? err.path : `/proc/${pid}`;
-    return new PermissionError(`pid ${pid}: ${path}: permission denied (needs root with CAP_SYS_PTRACE and CAP_SYS_ADMIN)`);
+    const why = process.geteuid?.() === 0 ? 'the kernel will not show it, even to root' : "another user's process: reading it needs root, CAP_SYS_PTRACE";
+    return new PermissionError(`pid ${pid}: ${path}: permission denied (${why})`);
   }
   return err;
 }
 
-/** A zombie has dropped its namespaces (its links read ENOENT): it is not part of what is restored. */
+/** A zombie has dropped its namespaces (its links read ENOENT): a zombie root is no tree to dump. */
 function isZombie(dirfd: number): boolean {
   try {
     return parseStat(readFileAt(dirfd, 'stat')).state === 'Z';
@@ -102,14 +113,27 @@ function isZombie(dirfd: number): boolean {
   }
 }
 
-/** Read one process; returns its children's pids, or null for a zombie. */
-function readProcess(pid: number, ppid: number | null): { info: ProcInfo; children: number[] } | null {
+/** What a walk could not read: processes the kernel would not show (EACCES), by pid. */
+export interface WalkGaps {
+  unreadable: number[];
+}
+
+/**
+ * Read one process; returns its children's pids, or null for a process left out: a zombie, one
+ * that exited while it was read (it no longer exists; the root's exit is an error), or — not the
+ * root — one the kernel will not show (counted in `gaps`).
+ */
+function readProcess(pid: number, ppid: number | null, isRoot: boolean, nsfsDev: string, gaps: WalkGaps): { info: ProcInfo; children: number[] } | null {
   const where = `/proc/${pid}`;
-  const isRoot = ppid === null;
   let dirfd: number;
   try {
     dirfd = openDir(where);
   } catch (err) {
+    if (!isRoot && isErrno(err, 'ENOENT', 'ESRCH')) return null;
+    if (!isRoot && isErrno(err, 'EACCES', 'EPERM')) {
+      gaps.unreadable.push(pid);
+      return null;
+    }
     throw failure(pid, isRoot, err);
   }
   try {
@@ -117,6 +141,12 @@ function readProcess(pid: number, ppid: number | null): { info: ProcInfo; childr
     let comm: string;
     if (ppid === null) {
       const st = parseStat(readFileAt(dirfd, 'stat', `${where}/stat`));
+      if (!isRoot && st.flags & PF_KTHREAD) {
+        // Kernel threads live in the initial namespaces and have no user-space side: lsns-like
+        // listings count them, an image of namespaces gains nothing from them.
+        close(dirfd);
+        return null;
+      }
       comm = st.comm;
       ppid = st.ppid;
     } else {
@@ -156,42 +186,76 @@ function readProcess(pid: number, ppid: number | null): { info: ProcInfo; childr
         close(taskDir);
       }
     }
-    const nsFds = readNsFds(dirfd, pid);
+    const nsFds = readNsFds(dirfd, pid, nsfsDev);
     return { info: { pid, ppid, comm, dirfd, links, threads, nsFds }, children };
   } catch (err) {
-    const zombie = isErrno(err, 'ENOENT') && isZombie(dirfd);
+    const zombie = isRoot && isErrno(err, 'ENOENT') && isZombie(dirfd);
     close(dirfd);
-    // A zombie child is left out; a zombie root has no namespaces to dump: it is gone.
-    if (zombie && !isRoot) return null;
+    // Gone (or a zombie, whose links read ENOENT): it no longer has namespaces to dump.
+    if (!isRoot && isErrno(err, 'ENOENT', 'ESRCH')) return null;
+    if (zombie) throw new NoSuchProcessError(pid);
+    if (isRoot && isErrno(err, 'ENOENT', 'ESRCH')) throw new TreeChangedError(`pid ${pid} (the root) exited`);
+    if (!isRoot && isErrno(err, 'EACCES', 'EPERM')) {
+      gaps.unreadable.push(pid);
+      return null;
+    }
     throw failure(pid, isRoot, err);
   }
+}
+
+/** The device number of nsfs, from one of our own namespace files. */
+export function nsfsDevice(): string {
+  return statxDevIno(-100, '/proc/self/ns/user').dev;
 }
 
 /**
  * The root and all its descendants, parents before children, siblings by pid. Pushes into `out`
  * as it goes so that the caller can close every dirfd (closeProcesses) also when this throws.
+ * `pause` is awaited now and then, so that a signal can be noticed during a long walk.
  */
-export function walkTree(rootPid: number, out: ProcInfo[] = []): ProcInfo[] {
+export async function walkTree(rootPid: number, out: ProcInfo[], gaps: WalkGaps, pause: () => Promise<void>): Promise<void> {
+  const nsfsDev = nsfsDevice();
   const queue: [number, number | null][] = [[rootPid, null]];
   const seen = new Set<number>();
   for (let i = 0; i < queue.length; i++) {
+    if (i % 256 === 255) await pause();
     const [pid, ppid] = queue[i]!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    const read = readProcess(pid, ppid);
+    const read = readProcess(pid, ppid, i === 0, nsfsDev, gaps);
     if (!read) continue;
     const { info, children } = read;
     out.push(info);
     children.sort((a, b) => a - b);
     for (const c of children) queue.push([c, pid]);
   }
-  return out;
 }
 
-/** Still the same live process? Its /proc directory stops answering once it has exited. */
+/** Every process of the dumper's pid namespace, by pid, as /proc lists them. */
+export async function walkAll(out: ProcInfo[], gaps: WalkGaps, pause: () => Promise<void>): Promise<void> {
+  const nsfsDev = nsfsDevice();
+  const procDir = openDir('/proc');
+  let pids: number[];
+  try {
+    pids = listDirFd(procDir, '/proc').filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  } finally {
+    close(procDir);
+  }
+  for (let i = 0; i < pids.length; i++) {
+    if (i % 256 === 255) await pause();
+    const read = readProcess(pids[i]!, null, false, nsfsDev, gaps);
+    if (read) out.push(read.info);
+  }
+}
+
+/**
+ * Still the same live process with its namespaces? Once reaped its /proc directory stops
+ * answering; an exiting task or a zombie has already dropped its namespaces, and its uts link
+ * reads ENOENT (the user link does not: it comes from the credentials, which a zombie keeps).
+ */
 export function stillAlive(p: ProcInfo): boolean {
   try {
-    readlinkAt(p.dirfd, 'ns/user');
+    readlinkAt(p.dirfd, 'ns/uts');
     return true;
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ESRCH')) return false;

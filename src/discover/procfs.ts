@@ -14,12 +14,15 @@ export function readText(path: string): string {
 }
 
 /** /proc/PID/stat: comm is parenthesised and may itself hold ") ", so split at the last one. */
-export function parseStat(text: string): { comm: string; state: string; ppid: number } {
+export function parseStat(text: string): { comm: string; state: string; ppid: number; flags: number } {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   const rest = text.slice(close + 2).split(' ');
-  return { comm: text.slice(open + 1, close), state: rest[0]!, ppid: Number(rest[1]) };
+  return { comm: text.slice(open + 1, close), state: rest[0]!, ppid: Number(rest[1]), flags: Number(rest[6]) };
 }
+
+/** PF_KTHREAD: a kernel thread, which has no user-space side (and no mount table to read). */
+export const PF_KTHREAD = 0x00200000;
 
 /** The NSpid line of /proc/PID/status: pids from the reader's pid namespace inwards. */
 export function parseNsPid(status: string): number[] {

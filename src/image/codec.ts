@@ -3,7 +3,7 @@
 // protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
 import protobuf from 'protobufjs/minimal.js';
 import { nsdump } from '../generated/image.js';
-import type { Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
+import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
 /** What the generated static code offers for one message type (it is untyped on purpose). */
@@ -224,18 +224,50 @@ function nsFromMsg(m: Record<string, unknown>): unknown {
   };
 }
 
+// Credentials: an unmapped id travels as {unmapped: true}; capability sets as uint64 (hex in the model).
+const credIdToMsg = (v: number | null) => (v === null ? { id: 0, unmapped: true } : { id: v, unmapped: false });
+const credIdFromMsg = (m: Record<string, unknown> | null | undefined) => (!m || m.unmapped ? null : (m.id as number));
+
+function credsToMsg(c: Credentials | null): Record<string, unknown> | undefined {
+  if (!c) return undefined;
+  const cap = (hex: string) => BigInt(`0x${hex}`).toString();
+  return {
+    ruid: credIdToMsg(c.uid.real), euid: credIdToMsg(c.uid.effective), suid: credIdToMsg(c.uid.saved), fsuid: credIdToMsg(c.uid.fs),
+    rgid: credIdToMsg(c.gid.real), egid: credIdToMsg(c.gid.effective), sgid: credIdToMsg(c.gid.saved), fsgid: credIdToMsg(c.gid.fs),
+    groups: c.groups.map(credIdToMsg),
+    capInheritable: cap(c.capabilities.inheritable), capPermitted: cap(c.capabilities.permitted), capEffective: cap(c.capabilities.effective),
+    capBounding: cap(c.capabilities.bounding), capAmbient: cap(c.capabilities.ambient),
+    noNewPrivs: c.noNewPrivs,
+  };
+}
+
+function credsFromMsg(m: Record<string, unknown> | null | undefined): unknown {
+  if (!m) return null;
+  const id = (k: string) => credIdFromMsg(m[k] as Record<string, unknown>);
+  const cap = (k: string) => BigInt(String(m[k])).toString(16).padStart(16, '0');
+  return {
+    uid: { real: id('ruid'), effective: id('euid'), saved: id('suid'), fs: id('fsuid') },
+    gid: { real: id('rgid'), effective: id('egid'), saved: id('sgid'), fs: id('fsgid') },
+    groups: (m.groups as Record<string, unknown>[]).map(credIdFromMsg),
+    capabilities: { inheritable: cap('capInheritable'), permitted: cap('capPermitted'), effective: cap('capEffective'), bounding: cap('capBounding'), ambient: cap('capAmbient') },
+    noNewPrivs: m.noNewPrivs,
+  };
+}
+
 function inventoryToMsg(inv: Inventory): Record<string, unknown> {
   return {
     ...inv,
+    rootPid: inv.rootPid ?? 0,
     timeMs: String(inv.time),
     scope: inv.scope.map((s) => ({ ...s, nsId: s.nsId ?? '0', id: id0(s.id) })),
   };
 }
 
 function inventoryFromMsg(m: Record<string, unknown>): unknown {
-  const { timeMs, scope, ...rest } = m;
+  const { timeMs, scope, rootPid, ...rest } = m;
   return {
     ...rest,
+    rootPid: orNull(rootPid),
     time: Number(timeMs),
     scope: (scope as Record<string, unknown>[]).map((s) => ({ ...s, nsId: orNull(s.nsId), id: orNull(s.id) })),
   };
@@ -247,7 +279,7 @@ export function encodeImage(img: Image): Record<FileKind, Buffer> {
   return {
     inventory: frame('inventory', v, [encode(types.inventory, inventoryToMsg(img.inventory))]),
     namespaces: frame('namespaces', v, img.namespaces.map((n) => encode(types.namespace, nsToMsg(n)))),
-    processes: frame('processes', v, img.processes.map((p: Process) => encode(types.process, { ...p, namespaces: refsToMsg(p.namespaces) }))),
+    processes: frame('processes', v, img.processes.map((p: Process) => encode(types.process, { ...p, namespaces: refsToMsg(p.namespaces), credentials: credsToMsg(p.credentials) }))),
     threads: frame('threads', v, img.threads.map((t: Thread) => encode(types.thread, { ...t, namespaces: refsToMsg(t.namespaces) }))),
   };
 }
@@ -264,7 +296,10 @@ export function decodeImage(files: Record<FileKind, Buffer>, knownVersion: numbe
   return {
     inventory: inventoryFromMsg(decode('inventory', types.inventory, inv[0]!, 0)),
     namespaces: entries('namespaces').map((b, i) => nsFromMsg(decode('namespaces', types.namespace, b, i))),
-    processes: entries('processes').map((b, i) => procMsg(decode('processes', types.process, b, i))),
+    processes: entries('processes').map((b, i) => {
+      const m = decode('processes', types.process, b, i);
+      return { ...procMsg(m), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) };
+    }),
     threads: entries('threads').map((b, i) => procMsg(decode('threads', types.thread, b, i))),
   };
 }

@@ -1,8 +1,12 @@
 // Why: an image directory appears whole or not at all. Files are written and fsynced into a
-// temporary sibling directory, which is then renamed into place without replacing anything.
-import { closeSync, fsyncSync, lstatSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+// temporary sibling directory, which is then renamed into place without replacing anything. The
+// writer holds an flock on its temporary directory for as long as it lives; a temporary directory
+// nobody holds a lock on belongs to a dump that was killed, and the next dump into the same
+// parent removes it. The parent itself is locked shared while a directory is made and locked, and
+// exclusively while stale ones are swept, so a sweep never sees a fresh directory before its lock.
+import { closeSync, fsyncSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { renameNoReplace } from '../kernel/ffi.js';
+import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY, close, flock, open, renameNoReplace } from '../kernel/ffi.js';
 import { isErrno, fromNodeError } from '../kernel/errors.js';
 import type { Image } from '../model/image.js';
 import { FILES, encodeImage, type FileKind } from './codec.js';
@@ -34,19 +38,92 @@ function exists(path: string): boolean {
   }
 }
 
-export function writeImage(dir: string, img: Image): string {
+/** Temporary directories are `.NAME.nsdump-XXXXXX` (mkdtemp's six characters). */
+const TEMP_NAME = /^\..+\.nsdump-[A-Za-z0-9]{6}$/;
+
+function openDirFd(path: string): number | undefined {
+  try {
+    return open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remove the temporary directories of killed dumps in `parent`: those of our own uid that nobody
+ * holds a lock on. Skipped (it is only tidying) when another dump is making its directory now.
+ */
+export function sweepStale(parent: string): string[] {
+  const pfd = openDirFd(parent);
+  if (pfd === undefined) return [];
+  const removed: string[] = [];
+  try {
+    if (!flock(pfd, LOCK_EX | LOCK_NB, parent)) return [];
+    for (const name of readdirSync(parent)) {
+      if (!TEMP_NAME.test(name)) continue;
+      const path = join(parent, name);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory() || st.uid !== process.geteuid?.()) continue;
+      const fd = openDirFd(path);
+      if (fd === undefined) continue;
+      try {
+        // The lock is free: its writer is gone (a live writer holds it until it exits).
+        if (!flock(fd, LOCK_EX | LOCK_NB, path)) continue;
+        rmSync(path, { recursive: true, force: true });
+        removed.push(path);
+      } finally {
+        close(fd);
+      }
+    }
+  } finally {
+    close(pfd);
+  }
+  return removed;
+}
+
+/** A fresh temporary directory beside the target, locked by us before any sweep can look at it. */
+function makeLockedTemp(parent: string, target: string): { tmp: string; lockFd: number } {
+  const pfd = openDirFd(parent);
+  // Blocks only while a sweep holds the parent exclusively: a scan of one directory.
+  if (pfd !== undefined) flock(pfd, LOCK_SH, parent);
+  try {
+    const tmp = mkdtempSync(join(parent, `.${basename(target)}.nsdump-`));
+    const lockFd = open(tmp, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+    flock(lockFd, LOCK_EX, tmp);
+    return { tmp, lockFd };
+  } finally {
+    if (pfd !== undefined) {
+      flock(pfd, LOCK_UN, parent);
+      close(pfd);
+    }
+  }
+}
+
+/**
+ * Write `img` as the directory `dir`. `beforeCommit` runs just before the rename that makes the
+ * image appear; throwing there (a signal arrived) removes everything written.
+ */
+export function writeImage(dir: string, img: Image, beforeCommit?: () => void): string {
   const target = resolve(dir);
   const parent = dirname(target);
   if (exists(target)) throw new OutputError(`${dir}: already exists (nsdump never overwrites an image)`);
   if (!exists(parent)) throw new OutputError(`${dir}: parent directory ${parent} does not exist`);
   const files = encodeImage(img);
+  sweepStale(parent);
   let tmp: string;
+  let lockFd: number;
   try {
-    tmp = mkdtempSync(join(parent, `.${basename(target)}.nsdump-`));
+    ({ tmp, lockFd } = makeLockedTemp(parent, target));
   } catch (err) {
     throw new OutputError(`${dir}: cannot create a directory beside it: ${(err as Error).message}`);
   }
   pendingDirs.add(tmp);
+  let stopped = false;
   try {
     for (const kind of Object.keys(FILES) as FileKind[]) writeDurably(join(tmp, FILES[kind].name), files[kind]);
     const dfd = openSync(tmp, 'r');
@@ -55,6 +132,9 @@ export function writeImage(dir: string, img: Image): string {
     } finally {
       closeSync(dfd);
     }
+    stopped = true;
+    beforeCommit?.();
+    stopped = false;
     try {
       renameNoReplace(tmp, target);
     } catch (err) {
@@ -66,8 +146,12 @@ export function writeImage(dir: string, img: Image): string {
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     pendingDirs.delete(tmp);
-    if (err instanceof OutputError) throw err;
+    // The caller's own reason to stop goes back to it as it was.
+    if (err instanceof OutputError || stopped) throw err;
     const e = fromNodeError(err, dir);
     throw new OutputError(`${dir}: ${(e as Error).message}`);
+  } finally {
+    // Held until the directory is renamed or removed: while it is, no sweep may take it.
+    close(lockFd);
   }
 }

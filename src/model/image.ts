@@ -214,6 +214,22 @@ export type Namespace = z.infer<typeof Namespace>;
 const NsRefs = z.object(Object.fromEntries(NS_LINKS.map((l) => [l, imageId.nullable()])) as Record<(typeof NS_LINKS)[number], z.ZodNullable<typeof imageId>>);
 export type NsRefs = z.infer<typeof NsRefs>;
 
+/** An id as the dumper's user namespace sees it; null: it has no mapping there (the kernel shows 65534). */
+const CredId = u32.nullable();
+const IdSet = z.object({ real: CredId, effective: CredId, saved: CredId, fs: CredId });
+/** A capability set as /proc/PID/status prints it: 16 hex digits, bit N = capability N. */
+const CapSet = z.string().regex(/^[0-9a-f]{16}$/);
+
+export const Credentials = z.object({
+  uid: IdSet,
+  gid: IdSet,
+  /** Supplementary groups. */
+  groups: z.array(CredId),
+  capabilities: z.object({ inheritable: CapSet, permitted: CapSet, effective: CapSet, bounding: CapSet, ambient: CapSet }),
+  noNewPrivs: z.boolean(),
+});
+export type Credentials = z.infer<typeof Credentials>;
+
 export const Process = z.object({
   pid: z.number().int().min(1),
   ppid: z.number().int().min(0),
@@ -221,6 +237,8 @@ export const Process = z.object({
   /** Pid in each pid namespace from the dumper's outwards-visible one inwards (NSpid, outermost first). */
   nspid: z.array(z.number().int().min(1)),
   namespaces: NsRefs,
+  /** null: not recorded (an image from before credentials were dumped). */
+  credentials: Credentials.nullable().default(null),
 });
 export type Process = z.infer<typeof Process>;
 
@@ -250,7 +268,10 @@ export const Inventory = z.object({
   features: Features,
   /** The dumper's own namespaces: the edge of what it could see. */
   scope: z.array(ScopeEntry),
-  rootPid: z.number().int().min(1),
+  /** The pid given to `nsdump dump`; null for `dump --all`, whose image has no root process. */
+  rootPid: z.number().int().min(1).nullable(),
+  /** Processes the kernel would not show the dumper (EACCES): left out, their descendants too. */
+  unreadablePids: z.array(z.number().int().min(1)).default([]),
   /** Unix time of the dump, milliseconds. */
   time: z.number().int().min(0),
   hostname: z.string(),

@@ -468,6 +468,8 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
   const byPid = new Map(img.processes.map((p) => [p.pid, p]));
   const children = new Map<number, number[]>();
   const rootPid = img.inventory.rootPid;
+  // Validation refuses these first (wholeHostImagesHaveNoTreeToReplay); a guard for other callers.
+  if (rootPid === null) throw new Error('a whole-host image (dump --all) has no process tree to replay');
   for (const p of img.processes) {
     if (p.pid === rootPid) continue;
     const parent = byPid.has(p.ppid) ? p.ppid : rootPid;

@@ -196,7 +196,14 @@ export function createdNamespacesHaveTheirState(img: Image): Problem[] {
     .map((n) => ({ entry: n, what: `its state was not recorded (${n.stateNote || 'no note'}): a plan cannot set it`, fatal: 'plan' as const }));
 }
 
+/** `dump --all` records every process of a host: no one tree a restore could replay. */
+export function wholeHostImagesHaveNoTreeToReplay(img: Image): Problem[] {
+  if (img.inventory.rootPid !== null) return [];
+  return [{ entry: null, what: 'a whole-host image (nsdump dump --all) has no root process, so no tree to recreate: dump the tree to restore', fatal: 'plan' }];
+}
+
 export const RULES: Rule[] = [
+  wholeHostImagesHaveNoTreeToReplay,
   ownerAndParentGraphHasNoCycle,
   ownersAreUserNamespaces,
   parentsHaveTheSameType,

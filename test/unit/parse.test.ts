@@ -1,11 +1,16 @@
 import test from 'ava';
-import { parseMountinfo, parseNsPid, parseStat, unescapeOctal } from '../../src/discover/procfs.js';
+import { PF_KTHREAD, parseMountinfo, parseNsPid, parseStat, unescapeOctal } from '../../src/discover/procfs.js';
 import { cgroupPath, deriveCgroupRoot } from '../../src/discover/state/cgroup.js';
 import { parseTimensOffsets } from '../../src/discover/state/simple.js';
 import { parseNsLink } from '../../src/model/species.js';
 
 test('stat: a comm holding ") " does not shift the fields', (t) => {
-  t.deepEqual(parseStat('42 (evil) S 1 (x) S 7 42 42 0'), { comm: 'evil) S 1 (x', state: 'S', ppid: 7 });
+  t.deepEqual(parseStat('42 (evil) S 1 (x) S 7 42 42 0 -1 4194560 90 0'), { comm: 'evil) S 1 (x', state: 'S', ppid: 7, flags: 4194560 });
+});
+
+test('stat: the flags field tells a kernel thread (PF_KTHREAD)', (t) => {
+  t.true((parseStat('2 (kthreadd) S 0 0 0 0 -1 2129984 0 0').flags & PF_KTHREAD) !== 0);
+  t.is(parseStat('42 (sh) S 1 42 42 0 -1 4194560 90 0').flags & PF_KTHREAD, 0);
 });
 
 test('NSpid lists the pid outermost first', (t) => {

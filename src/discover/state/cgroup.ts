@@ -1,9 +1,12 @@
-// Why: cgroup state needs the reading thread inside the namespace: a cgroup path is printed
-// relative to the reader's cgroup root.
+// Why: a cgroup namespace's root and how a member's cgroup reads from inside: the reading thread
+// must be inside the namespace, since a cgroup path is printed relative to the reader's cgroup root.
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { readText } from '../procfs.js';
-import type { StateContext, StateResult } from './context.js';
+import { readFileAt } from '../../kernel/ffi.js';
+import { SyscallError } from '../../kernel/errors.js';
+import type { Member, StateContext, StateResult } from './context.js';
+
+const ENOENT = 2;
 
 /** The unified-hierarchy ("0::") path of /proc/PID/cgroup, or the first line's path on v1-only hosts. */
 export function cgroupPath(text: string): string {
@@ -24,11 +27,18 @@ export function deriveCgroupRoot(outside: string, inside: string): string {
 }
 
 export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf<'cgroup'>> {
+  // The same process read from outside and from inside, through its pinned directory (the
+  // worker thread reaches it as /proc/self/fd/N: fds are shared by all threads). A helper in a
+  // child user namespace may not follow our fd links (ptrace rules): it reads by pid, and the
+  // liveness check after the read (withMember) catches an exit meanwhile.
+  const read = (m: Member) => {
+    const outside = cgroupPath(readFileAt(m.dirfd, 'cgroup', `/proc/${m.pid}/cgroup`));
+    const [text] = ctx.within('cgroup', node, { kind: 'files', paths: [`/proc/self/fd/${m.dirfd}/cgroup`], otherProcess: [`/proc/${m.pid}/cgroup`] });
+    if (text === null || text === undefined) throw new SyscallError('open', ENOENT, `/proc/${m.pid}/cgroup`);
+    return { pid: m.pid, outside, inside: cgroupPath(text) };
+  };
   // With no member at all, our own cgroup serves as the probe: the formula is the same.
-  const pid = ctx.firstMember(node) ?? process.pid;
-  const file = `/proc/${pid}/cgroup`;
-  const outside = cgroupPath(readText(file));
-  const inside = cgroupPath(ctx.threads.within('cgroup', node.fd, node.inode, () => readText(file)));
-  const root = deriveCgroupRoot(outside, inside);
-  return { state: { root, insidePath: inside }, note: root ? '' : `root not derivable: pid ${pid} reads ${inside} from inside` };
+  const r = ctx.withMember(node, read) ?? read(ctx.self);
+  const root = deriveCgroupRoot(r.outside, r.inside);
+  return { state: { root, insidePath: r.inside }, note: root ? '' : `root not derivable: pid ${r.pid} reads ${r.inside} from inside` };
 }

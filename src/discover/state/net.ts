@@ -8,51 +8,29 @@
 // namespace takes partly from the host — so "changed" means "differs from a namespace made now"
 // (rules too: those of the scratch namespace are the defaults).
 import { spawn } from 'node:child_process';
-import { fstatSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { NsNode } from '../graph.js';
 import type { NetInterface, NetRoute, NetRule, StateOf } from '../../model/image.js';
 import { FRESH_NAMESPACE_RULES, NET_SYSCTLS, ruleText } from '../../model/net.js';
-import { close, open, openDir, readSysctlAt } from '../../kernel/ffi.js';
-import { SyscallError } from '../../kernel/errors.js';
-import { nsGetUserns } from '../../kernel/nsfs.js';
-import { PROC_DYNAMIC_FIRST } from '../graph.js';
+import { close, open } from '../../kernel/ffi.js';
 import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket, type Link } from '../../kernel/netlink.js';
 import type { StateContext, StateResult } from './context.js';
 
 const SYSCTL_ROOT = '/proc/sys/net';
 
-/** Values of `paths` in the thread's namespace; unreadable ones (EIO for an unset stable_secret) are left out. */
-function readSysctls(paths: readonly string[]): Map<string, string> {
-  // One directory fd per directory, opened here (inside the namespace), and each file opened
-  // relative to it: a path walk through /proc/sys for every file cost ~1.5 times as much
-  // (149 files: 3.2 ms against 2.0 ms a namespace).
+/**
+ * Values of the table's sysctls that the thread's namespace has, keyed by path below
+ * /proc/sys/net; unreadable ones (EIO for an unset value) are left out.
+ */
+function sysctlValues(texts: (string | null)[], paths: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  const dirs = new Map<string, number | null>();
-  try {
-    for (const p of paths) {
-      const cut = p.lastIndexOf('/');
-      const dir = p.slice(0, cut);
-      let fd = dirs.get(dir);
-      if (fd === undefined) {
-        try {
-          fd = openDir(`${SYSCTL_ROOT}/${dir}`);
-        } catch {
-          fd = null; // IPv6 may be compiled out or disabled at boot
-        }
-        dirs.set(dir, fd);
-      }
-      if (fd === null) continue;
-      try {
-        out.set(p, readSysctlAt(fd, p.slice(cut + 1)).trim().split(/\s+/).join(' '));
-      } catch {
-        // not there on this kernel, or not readable in this namespace (EIO, EPERM): not recorded
-      }
-    }
-  } finally {
-    for (const fd of dirs.values()) if (fd !== null) close(fd);
-  }
+  texts.forEach((t, i) => {
+    if (t !== null && t !== undefined) out.set(paths[i]!, t.trim().split(/\s+/).join(' '));
+  });
   return out;
 }
+
+const absolute = (paths: readonly string[]) => paths.map((p) => `${SYSCTL_ROOT}/${p}`);
 
 const sysctlName = (p: string) => `net.${p.replace(/\//g, '.')}`;
 
@@ -62,7 +40,6 @@ const sysctlName = (p: string) => `net.${p.replace(/\//g, '.')}`;
  * then. The reason instead, where we may not make one.
  */
 export async function makeScratchNetns(): Promise<{ fd: number; inode: number } | { why: string }> {
-  if (!canSwitchBack()) return { why: 'our own network namespace is owned by an ancestor user namespace: a switch into another could not be undone' };
   const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -90,37 +67,12 @@ export async function makeScratchNetns(): Promise<{ fd: number; inode: number } 
   }
 }
 
-/**
- * Whether this thread could come back to its own network namespace after a switch: setns needs
- * CAP_SYS_ADMIN over the namespace's owner, which a dumper inside a container lacks when it shares
- * a network namespace owned further up (kernel-notes). Asked before the scratch namespace is
- * entered, since a refused switch back ends the dump.
- */
-function canSwitchBack(): boolean {
-  const own = open('/proc/self/ns/net');
-  try {
-    const owner = nsGetUserns(own, 'owner of our own net namespace');
-    try {
-      const ownerIno = fstatSync(owner).ino;
-      const userIno = statSync('/proc/self/ns/user').ino;
-      // Owned by our own user namespace, or we are in the initial one (capable everywhere).
-      return ownerIno === userIno || userIno < PROC_DYNAMIC_FIRST;
-    } finally {
-      close(owner);
-    }
-  } catch (err) {
-    // EPERM: the owner lies beyond our scope — certainly not ours to switch back under.
-    if (err instanceof SyscallError) return false;
-    throw err;
-  } finally {
-    close(own);
-  }
-}
-
 export class NetStateReader {
   /** Socket in the scratch namespace, where every dumped net namespace has an id of ours. */
   private readonly scratchSock: number | null = null;
   private readonly nsidOf = new Map<string, number>();
+  /** Interfaces whose other end is in another dumped namespace, by that namespace's key. */
+  private readonly peers: { iface: NetInterface; key: string }[] = [];
   private readonly keyOfNsid = new Map<number, string>();
   private readonly defaults = new Map<string, string>();
   private readonly paths: string[] = [];
@@ -130,19 +82,16 @@ export class NetStateReader {
 
   constructor(
     private readonly ctx: StateContext,
-    /** Namespace key → image id. */
-    private readonly ids: Map<string, number>,
     scratch: { fd: number; inode: number } | { why: string },
   ) {
     if ('why' in scratch) {
       this.why = `no scratch namespace (${scratch.why}): veth peers not resolved, sysctls not recorded`;
       return;
     }
-    const { sock, paths, defaults } = ctx.threads.within('net', scratch.fd, scratch.inode, () => {
-      // The ones this kernel has (readable in a fresh namespace) of the table's.
-      const defaults = readSysctls(NET_SYSCTLS);
-      return { sock: openRouteSocket(), paths: [...defaults.keys()], defaults };
-    });
+    // The table's sysctls this kernel has (readable in a fresh namespace), and their defaults.
+    const defaults = sysctlValues(ctx.threads.within('net', scratch.fd, scratch.inode, { kind: 'sysctls', paths: absolute(NET_SYSCTLS) }), NET_SYSCTLS);
+    const paths = [...defaults.keys()];
+    const sock = ctx.threads.within('net', scratch.fd, scratch.inode, { kind: 'routeSocket' });
     // The socket keeps the scratch namespace alive; the caller may close its fd.
     this.scratchSock = sock;
     this.paths = paths;
@@ -164,10 +113,8 @@ export class NetStateReader {
 
   read(node: NsNode): StateResult<StateOf<'net'>> {
     const notes: string[] = this.why ? [this.why] : [];
-    const inside = this.ctx.threads.within('net', node.fd, node.inode, () => ({
-      sock: openRouteSocket(),
-      values: this.scratchSock === null ? new Map<string, string>() : readSysctls(this.paths),
-    }));
+    const values = this.scratchSock === null ? new Map<string, string>() : sysctlValues(this.ctx.within('net', node, { kind: 'sysctls', paths: absolute(this.paths) }), this.paths);
+    const inside = { sock: this.ctx.within('net', node, { kind: 'routeSocket' }), values };
     let links: Link[];
     let addrs;
     const routes: NetRoute[] = [];
@@ -202,14 +149,15 @@ export class NetStateReader {
       closeRouteSocket(inside.sock);
     }
     const interfaces: NetInterface[] = links.map((l) => {
-      let linkNetns: number | null = null;
+      const linkNetns: number | null = null;
       let linkOutside = false;
+      let peer: string | undefined;
       if (l.linkNsid !== null) {
         const key = this.scratchSock !== null && this.nsidOf.has(node.key) ? this.keyOfNsid.get(l.linkNsid) : undefined;
         if (key === undefined) linkOutside = true;
-        else if (key !== node.key) linkNetns = this.ids.get(key)!;
+        else if (key !== node.key) peer = key;
       }
-      return {
+      const iface: NetInterface = {
         index: l.index,
         name: l.name,
         kind: l.kind,
@@ -224,6 +172,8 @@ export class NetStateReader {
         vlanId: l.vlanId,
         macvlanMode: l.macvlanMode,
       };
+      if (peer !== undefined) this.peers.push({ iface, key: peer });
+      return iface;
     });
     const sysctls: Record<string, string> = {};
     for (const [p, v] of inside.values) if (this.defaults.get(p) !== v) sysctls[sysctlName(p)] = v;
@@ -232,6 +182,19 @@ export class NetStateReader {
     const rules = all.filter((r) => !isDefault.has(ruleText(r)));
     const missingDefaultRules = this.defaultRules.filter((r) => !present.has(ruleText(r)));
     return { state: { interfaces, routes, rules, missingDefaultRules, sysctls }, note: notes.join('; ') };
+  }
+
+  /**
+   * Image ids are given once the dump knows which namespaces it keeps (a process that exits
+   * mid-dump may take some with it): then each veth's other end is named by its id, or, if its
+   * namespace was left out, counts as outside the dump.
+   */
+  resolvePeers(ids: Map<string, number>): void {
+    for (const { iface, key } of this.peers) {
+      const id = ids.get(key);
+      if (id === undefined) iface.linkOutside = true;
+      else iface.linkNetns = id;
+    }
   }
 
   close(): void {

@@ -2,16 +2,14 @@
 // namespace's own view (kernel-notes, "Reading state of another process's namespaces").
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
-import { AT_FDCWD, readSysctlAt, uname } from '../../kernel/ffi.js';
-import { isErrno } from '../../kernel/errors.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
-import { readText } from '../procfs.js';
+import { readFileAt } from '../../kernel/ffi.js';
 import { readInside } from '../helper.js';
 import { IPC_SYSCTLS } from '../../model/ipc.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
-  const u = ctx.threads.within('uts', node.fd, node.inode, uname);
+  const u = ctx.within('uts', node, { kind: 'uname' });
   return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
 }
 
@@ -20,19 +18,14 @@ export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'u
 const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
 
 export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
+  const texts = ctx.within('ipc', node, { kind: 'sysctls', paths: IPC_SYSCTLS.map((n) => SYSCTL_PATHS[n]!) });
+  const sysctls: Record<string, string> = {};
   const missing: string[] = [];
-  const sysctls = ctx.threads.within('ipc', node.fd, node.inode, () => {
-    const out: Record<string, string> = {};
-    for (const name of IPC_SYSCTLS) {
-      try {
-        // kernel.sem separates its four values with tabs; store them space-separated.
-        out[name] = readSysctlAt(AT_FDCWD, SYSCTL_PATHS[name]!).trim().split(/\s+/).join(' ');
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-        missing.push(name);
-      }
-    }
-    return out;
+  IPC_SYSCTLS.forEach((name, i) => {
+    const text = texts[i];
+    // kernel.sem separates its four values with tabs; store them space-separated.
+    if (text === null || text === undefined) missing.push(name);
+    else sysctls[name] = text.trim().split(/\s+/).join(' ');
   });
   return { state: { sysctls }, note: missing.length ? `not on this kernel: ${missing.join(', ')}` : '' };
 }
@@ -51,8 +44,9 @@ export function parseTimensOffsets(text: string): StateOf<'time'> {
  * shows PID's time_for_children, so read it from a process whose time_for_children is this ns.
  */
 export function readTime(ctx: StateContext, node: NsNode): StateResult<StateOf<'time'>> {
-  const pid = ctx.timeReader(node);
-  const text = pid !== undefined ? readText(`/proc/${pid}/timens_offsets`) : readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
+  const text =
+    ctx.withTimeReader(node, (m) => readFileAt(m.dirfd, 'timens_offsets', `/proc/${m.pid}/timens_offsets`)) ??
+    readInside('time', ctx.fdPath(node), ['/proc/self/timens_offsets'])[0]!;
   return { state: parseTimensOffsets(text), note: '' };
 }
 
@@ -62,12 +56,11 @@ export function readPid(ctx: StateContext, node: NsNode): StateResult<StateOf<'p
 
 
 export function readMnt(ctx: StateContext, node: NsNode): StateResult<StateOf<'mnt'>> {
-  const pid = ctx.firstMember(node);
-  const mounts = pid !== undefined ? ctx.mountTables.get(node.key, pid) : [];
+  const mounts = ctx.withMember(node, (m) => ctx.mountTables.get(node.key, m));
   if (ctx.features.mntNsInfo) {
     const { nrMounts } = nsMntGetInfo(node.fd, node.key);
-    return { state: { mountCount: nrMounts, mounts }, note: pid === undefined ? 'no process inside: mount count only' : '' };
+    return { state: { mountCount: nrMounts, mounts: mounts ?? [] }, note: mounts === undefined ? 'no process inside: mount count only' : '' };
   }
-  if (pid === undefined) return { state: null, note: 'no process inside and no NS_MNT_GET_INFO: mount table unknown' };
+  if (mounts === undefined) return { state: null, note: 'mount table not recorded: no process inside and no NS_MNT_GET_INFO' };
   return { state: { mountCount: mounts.length, mounts }, note: '' };
 }

@@ -4,7 +4,7 @@ import type { NsNode } from '../graph.js';
 import type { IdMapLine, StateOf } from '../../model/image.js';
 import { IDENTITY_MAP, composeMap, decomposeMap, parseIdMap } from '../../model/idmap.js';
 import { nsGetOwnerUid } from '../../kernel/nsfs.js';
-import { readText } from '../procfs.js';
+import { readFileAt } from '../../kernel/ffi.js';
 import { readInside } from '../helper.js';
 import type { StateContext, StateResult } from './context.js';
 
@@ -20,11 +20,9 @@ export class UserStateReader {
 
   read(node: NsNode): StateResult<StateOf<'user'>> {
     const { ctx } = this;
-    const pid = ctx.firstMember(node);
-    let texts: string[];
+    let texts = ctx.withMember(node, (m) => FILES.map((f) => readFileAt(m.dirfd, f, `/proc/${m.pid}/${f}`)));
     let insideRead: boolean;
-    if (pid !== undefined) {
-      texts = FILES.map((f) => readText(`/proc/${pid}/${f}`));
+    if (texts !== undefined) {
       insideRead = false;
     } else {
       // No process of the tree is inside: read from within through a single-threaded helper.
