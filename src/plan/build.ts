@@ -2,7 +2,7 @@
 // ordering rule is unit-testable. Order comes from the image (owners and parents first, user
 // namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
-import { NS_TYPES, type NsType } from '../model/species.js';
+import { JOIN_ORDER, NS_TYPES, type NsType } from '../model/species.js';
 import { PLAN_VERSION, type Plan, type Step } from './schema.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 import { PlanError } from './validate.js';
@@ -16,7 +16,7 @@ export interface Target {
 }
 
 /** Per-namespace joins for a privileged executor: everything else first, the user namespace last. */
-export const SEQUENCE_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
+export const SEQUENCE_ORDER: NsType[] = JOIN_ORDER;
 
 const ref = (n: Namespace) => `${n.type}#${n.id}`;
 /** A step before it is numbered (Omit, distributed over the union). */
