@@ -30,6 +30,7 @@ const BY_NAME: Record<string, number> = {
   RestoreError: EXIT.RESTORE_FAILED,
   UsageError: EXIT.USAGE,
   ExternalMappingError: EXIT.USAGE,
+  TargetError: EXIT.USAGE,
 };
 
 export function exitCodeOf(err: unknown): number {
