@@ -6,10 +6,12 @@ import { imageFromJson } from '../image/json.js';
 import { writeImage } from '../image/write.js';
 
 export async function encodeCommand(opts: { json: string; dir: string }): Promise<number> {
-  const source = opts.json === '-' ? 'stdin' : opts.json;
+  // The parser hands "-" over as /dev/stdin.
+  const stdin = opts.json === '-' || opts.json === '/dev/stdin';
+  const source = stdin ? 'stdin' : opts.json;
   let text: string;
   try {
-    text = readFileSync(opts.json === '-' ? 0 : opts.json, 'utf8');
+    text = readFileSync(stdin ? 0 : opts.json, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;

@@ -44,11 +44,17 @@ export function table(rows: [string, string][], width: number): string[] {
       out.push(head.padEnd(col) + body[0]);
       for (const l of body.slice(1)) out.push(' '.repeat(col) + l);
     } else {
-      out.push(head);
+      // A term wider than the whole line is wrapped too, its later lines indented further.
+      wrapWords(term, width - indent).forEach((l, i) => out.push(' '.repeat(indent + (i ? 2 : 0)) + l));
       for (const l of body) out.push(' '.repeat(col) + l);
     }
   }
   return out;
+}
+
+/** "Usage: nsdump …", wrapped by words, later lines indented under the command. */
+function usage(line: string, width: number): string[] {
+  return wrapWords(`Usage: ${line}`, width - 7).map((l, i) => (i ? `       ${l}` : l));
 }
 
 function para(text: string, width: number): string[] {
@@ -57,12 +63,12 @@ function para(text: string, width: number): string[] {
 
 export function mainHelp(width = helpWidth()): string {
   const lines = [
-    'Usage: nsdump <command> [options]',
+    ...usage('nsdump <command> [options]', width),
     '',
     ...para(DESCRIPTION, width),
     '',
     'Commands:',
-    ...table(COMMANDS.map((c) => [usageLine(c).slice('nsdump '.length).replace(/ \[options\]$/, ''), c.summary]), width),
+    ...table(COMMANDS.map((c) => [[c.name, ...c.positionals.map(positionalText)].join(' '), c.summary]), width),
     '',
     'Options:',
     ...table(GLOBAL_OPTIONS.map((o) => [optionText(o), o.describe]), width),
@@ -77,7 +83,7 @@ export function mainHelp(width = helpWidth()): string {
 
 export function commandHelp(c: CommandDef, width = helpWidth()): string {
   const options = c.options.filter((o) => !o.hidden);
-  const lines = [`Usage: ${usageLine(c)}`, '', ...para(`${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, width)];
+  const lines = [...usage(usageLine(c), width), '', ...para(`${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, width)];
   if (c.positionals.length) lines.push('', 'Arguments:', ...table(c.positionals.map((p) => [positionalText(p), p.describe]), width));
   lines.push(
     '',

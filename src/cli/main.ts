@@ -175,7 +175,9 @@ try {
     );
   } else {
     knownCommand(first);
-    let y = yargs(raw)
+    // yargs reads a lone "-" as an option without a name; to us it means standard input.
+    const args = raw.map((r, i) => (r === '-' && i < beforeDashes.length ? '/dev/stdin' : r));
+    let y = yargs(args)
       .parserConfiguration({ 'populate--': true })
       .scriptName('nsdump')
       .strict()
