@@ -49,5 +49,5 @@ test('usage errors say what is wrong and exit 2', (t) => {
   t.regex(none.stderr, /a command is required/);
   const bad = nsdump(['frobnicate']);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /^nsdump: Unknown argument: frobnicate/);
+  t.regex(bad.stderr, /^nsdump: frobnicate: unknown command\n$/);
 });

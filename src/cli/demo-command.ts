@@ -13,7 +13,7 @@ import { renderText } from '../plan/render-text.js';
 import { validateForPlan } from '../plan/validate.js';
 import { restore } from '../restore/run.js';
 import { renderTree } from '../show/tree.js';
-import { targetOf } from './plan-command.js';
+import { targetOf } from '../plan/target.js';
 
 /**
  * Two levels of user+uts+pid namespaces with hostnames, an ipc namespace, a process at each level.

@@ -19,6 +19,22 @@ export const EXIT = {
   INTERNAL: 70,
 } as const;
 
+/** What each exit code means, for --help and the man page (README "Exit codes" says it at length). */
+export const EXIT_MEANINGS: readonly [number, string][] = [
+  [EXIT.OK, 'success (diff: equivalent)'],
+  [EXIT.DIFFERENT, 'diff: the images differ'],
+  [EXIT.USAGE, 'usage error'],
+  [EXIT.BAD_IMAGE, 'bad image: missing, damaged, or breaking a rule of nsdump plan'],
+  [EXIT.NO_PROCESS, 'no such process'],
+  [EXIT.PERMISSION, 'permission denied (not root, a process or an image file the kernel would not show)'],
+  [EXIT.OUTPUT, 'the output directory exists, or cannot be created or written'],
+  [EXIT.TREE_CHANGED, 'the tree changed during the dump (after --retries attempts)'],
+  [EXIT.CANNOT_PLAN, 'the image is sound but cannot be planned (or not in this format, or restored here)'],
+  [EXIT.RESTORE_FAILED, 'restore: a step failed, or a placeholder died; everything made was released'],
+  [EXIT.DIFF_UNDECIDED, 'diff: undecided, the search hit its time bound (--timeout)'],
+  [EXIT.INTERNAL, 'internal error (a bug; NSDUMP_DEBUG=1 prints the stack)'],
+];
+
 /** Name → exit code for every error class the library throws. */
 const BY_NAME: Record<string, number> = {
   ImageError: EXIT.BAD_IMAGE,
@@ -33,13 +49,15 @@ const BY_NAME: Record<string, number> = {
   ExternalMappingError: EXIT.USAGE,
   SelectionError: EXIT.USAGE,
   LiveTargetError: EXIT.USAGE,
+  TargetError: EXIT.USAGE,
 };
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof Error) {
+    // The system refused to show or read something (a process, an image file): permission, not content.
+    if (['SyscallError', 'ImageError'].includes(err.name) && ['EACCES', 'EPERM'].includes((err as { code?: string }).code ?? '')) return EXIT.PERMISSION;
     const code = BY_NAME[err.name];
     if (code !== undefined) return code;
-    if (err.name === 'SyscallError' && ['EACCES', 'EPERM'].includes((err as { code?: string }).code ?? '')) return EXIT.PERMISSION;
   }
   return EXIT.INTERNAL;
 }

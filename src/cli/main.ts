@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Why: the thin command line. It parses arguments, calls the library, renders, and maps errors to
-// one line `nsdump: <what>: <why>` and a documented exit code. Command modules load lazily so
-// that `dump` never pays for what only `show` needs.
-import yargs from 'yargs';
+// Why: the thin command line. It parses arguments (yargs, configured from the option table in
+// options.ts), calls the library, renders, and maps errors to one line `nsdump: <what>: <why>` and
+// a documented exit code. Command modules load lazily so that `dump` never pays for what only
+// `show` needs.
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, UsageError, exitCodeOf } from './exit-codes.js';
 import { NSDUMP_VERSION } from '../model/format.js';
+import { COMMANDS, type CommandDef, type DIFF_FORMATS, type SHOW_FORMATS, type TREES, checkValue, commandNamed, suggestion, usageLine } from './options.js';
 
 function fail(err: unknown): never {
   const code = exitCodeOf(err);
@@ -31,187 +33,192 @@ export function parsePid(value: unknown): number {
   return Number(s);
 }
 
-await yargs(hideBin(process.argv))
-  .parserConfiguration({ 'populate--': true })
-  .scriptName('nsdump')
-  .usage('Usage: $0 <command> [options]')
-  .epilogue(
-    [
-      'Records the Linux namespaces of a process tree, nested ones too, as protobuf images,',
-      'and shows what is inside them. Exit codes: 0 ok, 2 usage, 3 bad image, 4 no such',
-      'process, 5 permission denied, 6 output exists or unwritable, 7 tree changed,',
-      '8 image cannot be planned, 9 restore failed (all released), 1 diff: not equivalent,',
-      '10 diff: undecided (the search hit its time bound), 70 bug.',
-    ].join('\n'),
-  )
-  .command(
-    'dump [pid]',
-    'record every namespace of the tree rooted at <pid> (or of every process: --all) as an image',
-    (y) =>
-      y
-        .positional('pid', { type: 'string', describe: 'root of the process tree' })
-        .option('all', { type: 'boolean', default: false, describe: 'every process the dumper can see (its pid namespace), like lsns' })
-        .option('output', { alias: 'o', type: 'string', describe: 'image directory to create (must not exist)', defaultDescription: 'nsdump-<pid>, nsdump-all' })
-        .option('retries', { type: 'number', default: 2, describe: 'dump again this many times if the tree changes in a way the image cannot leave out' })
-        .option('freeze', { type: 'boolean', default: false, describe: 'stop the tree (SIGSTOP) for the dump and resume it afterwards' })
-        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing on success' }),
-    (argv) =>
-      run(async () => {
-        if (argv.all && argv.pid !== undefined) throw new UsageError('dump takes a pid or --all, not both');
-        if (!argv.all && argv.pid === undefined) throw new UsageError('dump needs a pid (or --all)');
-        const pid = argv.all ? null : parsePid(argv.pid);
-        const { dumpCommand } = await import('./dump-command.js');
-        return dumpCommand({ pid, output: argv.output ?? (pid === null ? 'nsdump-all' : `nsdump-${pid}`), retries: argv.retries, quiet: argv.quiet, freeze: argv.freeze });
-      }),
-  )
-  .command(
-    'show <dir>',
-    'print an image: a namespace tree for people, --json for scripts, or a picture (dot, mermaid, svg)',
-    (y) =>
-      y
-        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
-        .option('json', { alias: 'J', type: 'boolean', default: false, describe: 'the whole image as JSON (same as --format json)' })
-        .option('format', { alias: 'f', choices: ['text', 'json', 'dot', 'mermaid', 'svg'] as const, default: 'text' as const, describe: 'a tree for people, the image as JSON, or a picture: Graphviz DOT, Mermaid, or SVG (laid out in-process)' })
-        .option('type', { alias: 't', type: 'string', array: true, describe: 'only namespaces of this type (repeatable; their owners stay as context)' })
-        .option('task', { alias: 'p', type: 'string', describe: 'only the namespaces of this process of the image, their owners and parents' })
-        .option('tree', { alias: 'T', choices: ['owner', 'parent', 'process'] as const, describe: 'text: nest by owning user namespace (default), by parent (user and pid), or by process' }),
-    (argv) =>
-      run(async () => {
-        const { showCommand } = await import('./show-command.js');
-        const { parseTypes } = await import('../show/select.js');
-        const types = parseTypes(argv.type?.map(String));
-        return showCommand({
-          dir: String(argv.dir),
-          format: argv.json ? 'json' : argv.format,
-          ...(types ? { types } : {}),
-          ...(argv.task === undefined ? {} : { pid: parsePid(argv.task) }),
-          ...(argv.tree ? { tree: argv.tree } : {}),
+type Args = Record<string, unknown> & { '--'?: unknown[] };
+
+/** What each command does with its parsed arguments: arguments → library call → render. */
+const HANDLERS: Record<string, (a: Args) => Promise<number | void>> = {
+  async dump(a) {
+    if (a.all === true && a.pid !== undefined) throw new UsageError('dump takes a pid or --all, not both');
+    if (a.all !== true && a.pid === undefined) throw new UsageError(`dump: missing <pid> (or --all) (usage: ${usageLine(commandNamed('dump')!)})`);
+    const pid = a.all === true ? null : parsePid(a.pid);
+    const { dumpCommand } = await import('./dump-command.js');
+    return dumpCommand({
+      pid,
+      output: (a.output as string | undefined) ?? (pid === null ? 'nsdump-all' : `nsdump-${pid}`),
+      retries: (a.retries as number | undefined) ?? 2,
+      quiet: a.quiet === true,
+      freeze: a.freeze === true,
+    });
+  },
+  async show(a) {
+    const { showCommand } = await import('./show-command.js');
+    const { parseTypes } = await import('../show/select.js');
+    const types = parseTypes((a.type as string[] | undefined)?.map(String));
+    return showCommand({
+      dir: String(a.dir),
+      format: a.json === true ? 'json' : ((a.format as (typeof SHOW_FORMATS)[number] | undefined) ?? 'text'),
+      ...(types ? { types } : {}),
+      ...(a.task === undefined ? {} : { pid: parsePid(a.task) }),
+      ...(a.tree === undefined ? {} : { tree: a.tree as (typeof TREES)[number] }),
+    });
+  },
+  async plan(a) {
+    const { planCommand } = await import('./plan-command.js');
+    return planCommand({ dir: String(a.dir), format: (a.format as 'text' | 'json' | 'sh' | undefined) ?? 'text', kernel: a.kernel as string | undefined, pidfd: a.pidfd as boolean | undefined, external: a.external as string[] | undefined });
+  },
+  async restore(a) {
+    const { restoreCommand, unbindCommand } = await import('./restore-command.js');
+    if (a.unbind !== undefined) return unbindCommand(String(a.unbind));
+    if (a.dir === undefined) throw new UsageError(`restore: missing <dir> (usage: ${usageLine(commandNamed('restore')!)})`);
+    const command = [...((a.command as unknown[] | undefined) ?? []), ...(a['--'] ?? [])].map(String);
+    return restoreCommand({
+      dir: String(a.dir),
+      hold: a.hold === true,
+      json: a.json === true,
+      command,
+      pidfd: a.pidfd as boolean | undefined,
+      set: a.set as number | undefined,
+      pid: a.pid as number | undefined,
+      eventsFd: a['events-fd'] as number | undefined,
+      noBind: a['no-bind'] === true,
+      bind: a.bind as string | undefined,
+      netnsPrefix: a['netns-prefix'] as string | undefined,
+      external: a.external as string[] | undefined,
+    });
+  },
+  async diff(a) {
+    const { diffCommand, parseTimeout } = await import('./diff-command.js');
+    const timeoutMs = parseTimeout(a.timeout);
+    return diffCommand({ a: String(a.a), b: String(a.b), json: a.json === true, format: (a.format as (typeof DIFF_FORMATS)[number] | undefined) ?? 'text', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  },
+  async caps(a) {
+    if (a.ns === undefined) throw new UsageError(`caps: missing --ns Y (usage: ${usageLine(commandNamed('caps')!)})`);
+    const { capsCommand } = await import('./caps-command.js');
+    return capsCommand({
+      ...(a.dir === undefined ? {} : { dir: String(a.dir) }),
+      live: a.live === true,
+      ...(a.pid === undefined ? {} : { pid: parsePid(a.pid) }),
+      ns: String(a.ns),
+      ...(a.cap === undefined ? {} : { cap: String(a.cap) }),
+      json: a.json === true,
+    });
+  },
+  async encode(a) {
+    const { encodeCommand } = await import('./encode-command.js');
+    return encodeCommand({ json: String(a.json), dir: String(a.dir) });
+  },
+  async demo() {
+    const { checkPrivileges } = await import('../discover/privileges.js');
+    checkPrivileges();
+    const { demoCommand } = await import('./demo-command.js');
+    return demoCommand();
+  },
+  async completion(a) {
+    const { completionScript } = await import('./completion.js');
+    process.stdout.write(completionScript(String(a.shell ?? 'bash')));
+  },
+  async help(a) {
+    const { commandHelp, mainHelp } = await import('./help.js');
+    process.stdout.write(a.command === undefined ? mainHelp() : commandHelp(knownCommand(String(a.command))));
+  },
+};
+
+function knownCommand(name: string): CommandDef {
+  const c = commandNamed(name);
+  if (!c) throw new UsageError(`${name}: unknown command${suggestion(name, COMMANDS.map((x) => x.name))}`);
+  return c;
+}
+
+/** One yargs command from its table entry; positionals are all optional to yargs, checked here. */
+function define(y: Argv, c: CommandDef): Argv {
+  const spec = [c.name, ...c.positionals.map((p) => (p.variadic ? `[${p.name}..]` : `[${p.name}]`))].join(' ');
+  return y.command(
+    spec,
+    c.summary,
+    (b) => {
+      for (const p of c.positionals) b.positional(p.name, { type: 'string', array: p.variadic === true });
+      for (const o of c.options) {
+        b.option(o.name, {
+          ...(o.short ? { alias: o.short } : {}),
+          type: o.arg ? 'string' : 'boolean',
+          ...(o.repeatable ? { array: true } : {}),
+          ...(o.arg ? { coerce: (v: unknown) => (Array.isArray(v) ? v.map((x) => checkValue(o, x)) : checkValue(o, v)) } : {}),
+          // A negatable flag's default is decided at run time: left undefined unless given.
+          ...(!o.arg && !o.negatable ? { default: false } : {}),
+          hidden: true,
         });
-      }),
-  )
-  .command(
-    'plan <dir>',
-    'check an image and print the ordered unshare/setns plan that recreates it',
-    (y) =>
-      y
-        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
-        .option('format', { alias: 'f', choices: ['text', 'json', 'sh'] as const, default: 'text' as const, describe: 'steps for people, the JSON contract, or a POSIX sh script' })
-        .option('kernel', { type: 'string', describe: 'plan for this target kernel (X.Y) instead of the running one' })
-        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' })
-        .option('external', { type: 'string', array: true, describe: 'veth:NAME[@NETNS]=HOSTNAME: make the external veth NAME with its other end HOSTNAME in this network namespace (repeatable)' }),
+      }
+      return b;
+    },
     (argv) =>
       run(async () => {
-        const { planCommand } = await import('./plan-command.js');
-        return planCommand({ dir: String(argv.dir), format: argv.format, kernel: argv.kernel, pidfd: argv.pidfd, external: argv.external?.map(String) });
+        for (const p of c.positionals) {
+          if (p.optional || p.variadic || argv[p.name] !== undefined) continue;
+          throw new UsageError(`${c.name}: missing <${p.name}> (usage: ${usageLine(c)})`);
+        }
+        for (const p of c.positionals) {
+          const v = argv[p.name];
+          if (p.choices && v !== undefined && !p.choices.includes(String(v))) throw new UsageError(`${c.name}: ${String(v)}: expected one of ${p.choices.join(', ')}${suggestion(String(v), p.choices)}`);
+        }
+        return HANDLERS[c.name]!(argv as Args);
       }),
-  )
-  .command(
-    'restore [dir] [command..]',
-    'carry out the plan: --hold the namespaces, or run a command inside them',
-    (y) =>
-      y
-        .positional('dir', { type: 'string', describe: 'image directory written by nsdump dump' })
-        .positional('command', { type: 'string', array: true, describe: 'after --: run this in the dumped root\'s namespaces (or --set/--pid), then release' })
-        .option('hold', { type: 'boolean', default: false, describe: 'print one JSON line (pids and /proc paths of every set) once ready; hold until SIGTERM or SIGINT' })
-        .option('set', { type: 'number', describe: 'with a command: join this set of the plan' })
-        .option('pid', { type: 'number', describe: 'with a command: join the set of this pid of the dumped tree' })
-        .option('json', { type: 'boolean', default: false, describe: 'log every process made as a JSON line on stderr' })
-        .option('bind', { type: 'string', describe: 'bind every namespace of every set as DIR/<set>/<type> (removed at release)' })
-        .option('netns-prefix', { type: 'string', describe: 'also bind each restored network namespace as /run/netns/NAME-<set>' })
-        .option('no-bind', { type: 'boolean', default: false, describe: 'do not recreate the bind mounts that held namespaces in the dump' })
-        .option('unbind', { type: 'string', describe: 'remove the bind mounts a killed restore --bind DIR left, then exit' })
-        .option('external', { type: 'string', array: true, describe: 'veth:NAME[@NETNS]=HOSTNAME: make the external veth NAME with its other end HOSTNAME in this network namespace (repeatable)' })
-        .option('events-fd', { type: 'number', hidden: true, describe: 'write the JSON events to this fd (the library\'s supervisor channel)' })
-        .option('pidfd', { type: 'boolean', describe: 'attach with setns(pidfd) (--no-pidfd: one namespace at a time)', defaultDescription: 'if the kernel has it' }),
-    (argv) =>
-      run(async () => {
-        const { restoreCommand, unbindCommand } = await import('./restore-command.js');
-        if (argv.unbind !== undefined) return unbindCommand(String(argv.unbind));
-        if (argv.dir === undefined) throw new UsageError('restore needs an image directory (or --unbind DIR)');
-        const command = [...((argv.command as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
-        const int = (v: unknown, name: string) => {
-          if (v === undefined) return undefined;
-          if (!Number.isSafeInteger(v) || (v as number) < 0) throw new UsageError(`--${name} ${String(v)}: expected a whole number`);
-          return v as number;
-        };
-        return restoreCommand({
-          dir: String(argv.dir),
-          hold: argv.hold,
-          json: argv.json,
-          command,
-          pidfd: argv.pidfd,
-          set: int(argv.set, 'set'),
-          pid: int(argv.pid, 'pid'),
-          eventsFd: int(argv['events-fd'], 'events-fd'),
-          noBind: argv['no-bind'],
-          bind: argv.bind,
-          netnsPrefix: argv['netns-prefix'],
-          external: argv.external?.map(String),
-        });
-      }),
-  )
-  .command(
-    'diff <a> <b>',
-    'compare two images modulo kernel ids and pids (exit 0: equivalent, 1: not, 10: undecided)',
-    (y) =>
-      y
-        .positional('a', { type: 'string', describe: 'first image directory' })
-        .positional('b', { type: 'string', describe: 'second image directory' })
-        .option('json', { alias: 'J', type: 'boolean', default: false, describe: '{equivalent, undecided, differences} as JSON (same as --format json)' })
-        .option('format', { alias: 'f', choices: ['text', 'json', 'dot', 'svg'] as const, default: 'text' as const, describe: 'one line per difference, JSON, or the second image drawn with what changed coloured (DOT or SVG)' })
-        .option('timeout', { type: 'string', describe: 'seconds the search for an isomorphism may take before the answer is undecided', defaultDescription: '5' }),
-    (argv) =>
-      run(async () => {
-        const { diffCommand, parseTimeout } = await import('./diff-command.js');
-        const timeoutMs = parseTimeout(argv.timeout);
-        return diffCommand({ a: String(argv.a), b: String(argv.b), json: argv.json, format: argv.format, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
-      }),
-  )
-  .command(
-    'caps [dir]',
-    'the capabilities a process has over a namespace, and the rule that decides it (--live: the running system)',
-    (y) =>
-      y
-        .positional('dir', { type: 'string', describe: 'image directory (needs recorded credentials; format 1 has none: use --live)' })
-        .option('live', { type: 'boolean', default: false, describe: 'read the processes and namespaces of the running system now' })
-        .option('pid', { type: 'string', describe: 'the process X; without it, every process that holds --cap (or any capability) over the namespace' })
-        .option('ns', { type: 'string', demandOption: true, describe: 'the namespace Y: /proc/PID/ns/TYPE (any nsfs path) or TYPE:PID' })
-        .option('cap', { type: 'string', describe: 'one capability (CAP_SYS_ADMIN, sys_admin): held or not, and why' })
-        .option('json', { alias: 'J', type: 'boolean', default: false, describe: '{pid, ns, owner, capabilities, rules, member, cap, notes} as JSON' }),
-    (argv) =>
-      run(async () => {
-        const { capsCommand } = await import('./caps-command.js');
-        return capsCommand({
-          ...(argv.dir === undefined ? {} : { dir: String(argv.dir) }),
-          live: argv.live,
-          ...(argv.pid === undefined ? {} : { pid: parsePid(argv.pid) }),
-          ns: String(argv.ns),
-          ...(argv.cap === undefined ? {} : { cap: String(argv.cap) }),
-          json: argv.json,
-        });
-      }),
-  )
-  .command(
-    'demo',
-    'build a small nested topology, dump, show, plan, restore, diff it, and clean up',
-    (y) => y,
-    () =>
-      run(async () => {
-        const { checkPrivileges } = await import('../discover/privileges.js');
-        checkPrivileges();
-        const { demoCommand } = await import('./demo-command.js');
-        return demoCommand();
-      }),
-  )
-  .demandCommand(1, 'nsdump: a command is required (dump, show, plan, restore, diff, caps, demo)')
-  .strict()
-  .version(NSDUMP_VERSION)
-  .help()
-  .alias('h', 'help')
-  .wrap(process.stdout.isTTY ? Math.min(100, process.stdout.columns) : 100)
-  .fail((msg, err) => {
-    if (err) fail(err);
-    process.stderr.write(`nsdump: ${msg}\nTry 'nsdump --help' for more information.\n`);
-    process.exit(EXIT.USAGE);
-  })
-  .parseAsync();
+  );
+}
+
+/** yargs' own messages, said as one line naming the argument (and what was likely meant). */
+function usageMessage(msg: string, c: CommandDef | undefined, raw: string[]): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown && c) {
+    return unknown[1]!
+      .split(', ')
+      .map((name) => {
+        const given = raw.find((r) => r === `--${name}` || r.startsWith(`--${name}=`) || r === `-${name}` || (name.length === 1 && /^-[A-Za-z]+$/.test(r) && r.includes(name)));
+        if (given === undefined) return `${c.name}: unexpected argument ${name} (usage: ${usageLine(c)})`;
+        const long = c.options.filter((o) => !o.hidden).map((o) => o.name);
+        return `${c.name}: unknown option ${given.replace(/=.*$/, '')}${suggestion(name, long, '--')}`;
+      })[0]!;
+  }
+  return msg.replace(/\s*\n\s*/g, ' ');
+}
+
+const raw = hideBin(process.argv);
+const beforeDashes = raw.includes('--') ? raw.slice(0, raw.indexOf('--')) : raw;
+const first = raw.find((r) => !r.startsWith('-'));
+const cmd = first === undefined ? undefined : commandNamed(first);
+
+try {
+  // What yargs would get wrong or say at length is decided here first: help, version, a missing or
+  // misspelt command.
+  if (beforeDashes.includes('-V') || beforeDashes.includes('--version')) {
+    process.stdout.write(`nsdump ${NSDUMP_VERSION}\n`);
+  } else if (beforeDashes.includes('-h') || beforeDashes.includes('--help')) {
+    const { commandHelp, mainHelp } = await import('./help.js');
+    process.stdout.write(cmd && cmd.name !== 'help' ? commandHelp(cmd) : mainHelp());
+  } else if (first === undefined) {
+    const dashed = raw.find((r) => r.startsWith('-'));
+    throw new UsageError(
+      dashed !== undefined
+        ? `unknown option ${dashed} before a command (usage: nsdump <command> [options]; nsdump --help lists them)`
+        : `a command is required: ${COMMANDS.map((c) => c.name).join(', ')} (usage: nsdump <command> [options]; nsdump --help tells more)`,
+    );
+  } else {
+    knownCommand(first);
+    // yargs reads a lone "-" as an option without a name; to us it means standard input.
+    const args = raw.map((r, i) => (r === '-' && i < beforeDashes.length ? '/dev/stdin' : r));
+    let y = yargs(args)
+      .parserConfiguration({ 'populate--': true })
+      .scriptName('nsdump')
+      .strict()
+      .help(false)
+      .version(false)
+      .fail((msg, err) => {
+        // A value the table's check refused reaches here as yargs' YError with our message.
+        if (err && err.name !== 'YError') fail(err);
+        fail(new UsageError(usageMessage(msg ?? err?.message ?? 'bad arguments', cmd, beforeDashes)));
+      });
+    for (const c of COMMANDS) y = define(y, c);
+    await y.parseAsync();
+  }
+} catch (err) {
+  fail(err);
+}

@@ -9,7 +9,7 @@ import { PlanError, validateForPlan } from '../plan/validate.js';
 import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
 import { preflight } from '../restore/preflight.js';
 import { unbindDir } from '../restore/binds.js';
-import { targetOf } from './plan-command.js';
+import { targetOf } from '../plan/target.js';
 import { UsageError } from './exit-codes.js';
 import { stageTimer } from './timing.js';
 

@@ -10,6 +10,19 @@ import { FILES, ImageFormatError, MAX_FILE_BYTES, decodeImage, type FileKind } f
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
+  /** The errno name when the system refused to read it (EACCES, EPERM: exit code 5, not 3). */
+  readonly code: string | undefined;
+  constructor(message: string, opts: { code?: string | undefined; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = opts.code;
+  }
+}
+
+/** Node's fs error as one ImageError: its errno name kept, its message as a person would say it. */
+function fsError(path: string, err: unknown): ImageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = { ENOENT: 'missing', EACCES: 'permission denied', EPERM: 'operation not permitted', ENOTDIR: 'not a directory', EISDIR: 'is a directory', ELOOP: 'too many symbolic links' };
+  return new ImageError(`${path}: ${(code && why[code]) ?? (err as Error).message}`, { code, cause: err });
 }
 
 const FILE_OF: Record<string, FileKind> = { inventory: 'inventory', namespaces: 'namespaces', processes: 'processes', threads: 'threads' };
@@ -31,15 +44,20 @@ function readFile(dir: string, kind: FileKind): Buffer {
     return readFileSync(path);
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ImageError(`${path}: missing`);
-    throw new ImageError(`${path}: ${(err as Error).message}`);
+    throw fsError(path, err);
   }
 }
 
-/** Ids are dense and in file order; every reference names an earlier namespace of the right type. */
-export function checkReferences(dir: string, img: Image): void {
-  const file = join(dir, FILES.namespaces.name);
+/** Where an entry of a kind lives, for messages: a file of an image directory, or a JSON path. */
+export type Locate = (kind: FileKind) => string;
+const inDir = (dir: string): Locate => (kind) => join(dir, FILES[kind].name);
+
+/**
+ * Ids are dense and in file order; every reference names an earlier namespace of the right type.
+ * `dir` names the image in messages (`locate` says where each kind of entry lies, if not files in it).
+ */
+export function checkReferences(dir: string, img: Image, locate: Locate = inDir(dir)): void {
+  const file = locate('namespaces');
   const byId = new Map(img.namespaces.map((n) => [n.id, n]));
   img.namespaces.forEach((n, i) => {
     const at = `${file}: entry ${i + 1} (${n.type}#${n.id})`;
@@ -67,7 +85,7 @@ export function checkReferences(dir: string, img: Image): void {
         const want = link.replace(/_for_children$/, '');
         const target = byId.get(ref);
         if (!target || target.type !== want) {
-          throw new ImageError(`${join(dir, FILES[kind].name)}: entry ${i + 1} (pid ${p.pid}): ${link} ${ref} ${target ? `is a ${target.type} namespace` : 'does not exist'}`);
+          throw new ImageError(`${locate(kind)}: entry ${i + 1} (pid ${p.pid}): ${link} ${ref} ${target ? `is a ${target.type} namespace` : 'does not exist'}`);
         }
       }
     });
@@ -79,7 +97,8 @@ export function readImage(dir: string): Image {
     if (!statSync(dir).isDirectory()) throw new ImageError(`${dir}: not a directory`);
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    throw new ImageError(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such image directory' : (err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError(`${dir}: no such image directory`, { code: 'ENOENT' });
+    throw fsError(dir, err);
   }
   const files = Object.fromEntries((Object.keys(FILES) as FileKind[]).map((k) => [k, readFile(dir, k)])) as Record<FileKind, Buffer>;
   let raw: unknown;

@@ -175,7 +175,7 @@ export const Holder = z.object({
 });
 export type Holder = z.infer<typeof Holder>;
 
-const NamespaceFields = z.object({
+export const NamespaceFields = z.object({
   id: imageId,
   type: NsTypeSchema,
   inode: u32,

@@ -2,7 +2,8 @@
 // ordering rule is unit-testable. Order comes from the image (owners and parents first, user
 // namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
-import { NS_TYPES, type NsType } from '../model/species.js';
+import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js';
+import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
 import { PLAN_VERSION, type Plan, type Step } from './schema.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 import { PlanError } from './validate.js';
@@ -11,12 +12,12 @@ import { planNet, type ExternalMapping } from './net.js';
 export interface Target {
   /** "X.Y" of the kernel the plan is for. */
   kernel: string;
-  /** setns(pidfd, flags) available (5.8; with CLONE_NEWTIME from 5.9). */
+  /** setns(pidfd, flags) available (model/kernels.ts: 5.8; with CLONE_NEWTIME from 5.9). */
   pidfd: boolean;
 }
 
 /** Per-namespace joins for a privileged executor: everything else first, the user namespace last. */
-export const SEQUENCE_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
+export const SEQUENCE_ORDER: NsType[] = JOIN_ORDER;
 
 const ref = (n: Namespace) => `${n.type}#${n.id}`;
 /** A step before it is numbered (Omit, distributed over the union). */
@@ -24,10 +25,8 @@ type Unnumbered = Step extends infer S ? (S extends Step ? Omit<S, 'n'> : never)
 /** The holder process that keeps a created namespace open (an fd on it). */
 export const holderName = (n: { type: NsType; id: number }) => `hold-${n.type}-${n.id}`;
 
-function kernelAtLeast(kernel: string, major: number, minor: number): boolean {
-  const [a = 0, b = 0] = kernel.split('.').map(Number);
-  return a > major || (a === major && b >= minor);
-}
+/** The target's version; an unparsable one (not from targetOf) counts as the oldest. */
+const versionOf = (target: Target): KernelVersion => parseKernelVersion(target.kernel) ?? [0, 0];
 
 function maps(m: { inside: number; outside: number; count: number }[]): string {
   return m.map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ') || 'none';
@@ -86,6 +85,8 @@ const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
 
 export function buildPlan(img: Image, target: Target, opts: { external?: ExternalMapping[] } = {}): Plan {
   const ids = new Map(img.namespaces.map((n) => [n.id, n]));
+  const unmakeable = cannotMake(versionOf(target), img.namespaces.filter((n) => !n.inScope));
+  if (unmakeable) throw new PlanError(unmakeable);
 
   // Namespace sets in use, by first pid; threads that left their leader's sets count too.
   const sets = new Map<string, SetInfo>();
@@ -128,11 +129,11 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   for (const s of sets.values()) {
     const created = NS_TYPES.filter((t) => !ids.get(s.refs[t]!)!.inScope);
     const needsTime = created.includes('time');
-    const pidfd = target.pidfd && (!needsTime || kernelAtLeast(target.kernel, 5, 9));
+    const pidfd = target.pidfd && (!needsTime || has(versionOf(target), 'setns-pidfd-time'));
     if (pidfd) {
       // Joining one's own user namespace is EINVAL and would fail the whole atomic call.
       const flags = NS_TYPES.filter((t) => t !== 'user' || created.includes('user'));
-      steps.push({ op: 'attach-pidfd', set: s.n, target: `set-${s.n}`, flags, summary: `attach set ${s.n}: setns(pidfd of set-${s.n}, ${flags.map((f) => `CLONE_NEW${f === 'mnt' ? 'NS' : f.toUpperCase()}`).join('|')}), atomically` });
+      steps.push({ op: 'attach-pidfd', set: s.n, target: `set-${s.n}`, flags, summary: `attach set ${s.n}: setns(pidfd of set-${s.n}, ${flags.map((f) => SPECIES[f].flagName).join('|')}), atomically` });
     } else {
       const sequence = SEQUENCE_ORDER.filter((t) => created.includes(t)).map((t) => ({ type: t, ns: s.refs[t]!, holder: holderName({ type: t, id: s.refs[t]! }) }));
       steps.push({

@@ -2,7 +2,7 @@
 // plain writes to /proc. Every value that comes from the image goes through shq(): single-quoted,
 // so a hostile hostname like `$(reboot)` is data, never code.
 import type { Image } from '../model/image.js';
-import type { NsType } from '../model/species.js';
+import { UTIL_LINUX_OPTION, type NsType } from '../model/species.js';
 
 import { orderedSysctls } from '../model/ipc.js';
 import { SEQUENCE_ORDER } from './build.js';
@@ -14,8 +14,8 @@ export function shq(s: string | number): string {
   return `'${String(s).replace(/'/g, `'\\''`)}'`;
 }
 
-const NSENTER_FLAG = { user: 'user', pid: 'pid', mnt: 'mount', net: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', time: 'time' } as const;
-const UNSHARE_FLAG = NSENTER_FLAG;
+const NSENTER_FLAG = UTIL_LINUX_OPTION;
+const UNSHARE_FLAG = UTIL_LINUX_OPTION;
 
 const PREAMBLE = String.raw`set -eu
 umask 077

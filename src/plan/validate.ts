@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ImageError } from '../image/read.js';
 import { FILES } from '../image/codec.js';
 import type { IdMapLine, Image, Namespace, StateOf } from '../model/image.js';
-import { MAX_PID_LEVEL, MAX_USER_LEVEL } from '../model/species.js';
+import { MAX_PID_LEVEL, MAX_USER_LEVEL, isHierarchical } from '../model/species.js';
 import { IPC_SYSCTLS } from '../model/ipc.js';
 
 export class PlanError extends Error {
@@ -95,7 +95,7 @@ export function everyCreatedNamespaceHasAnOwner(img: Image): Problem[] {
 
 export function createdUserAndPidNamespacesHaveParents(img: Image): Problem[] {
   return img.namespaces
-    .filter((n) => created(n) && (n.type === 'user' || n.type === 'pid') && n.parent === null)
+    .filter((n) => created(n) && isHierarchical(n.type) && n.parent === null)
     .map((n) => ({ entry: n, what: `a ${n.type} namespace to create needs its parent, and the image has none`, fatal: n.parentBeyondScope ? ('plan' as const) : ('image' as const) }));
 }
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LOCK_EX, LOCK_NB, becomeSubreaper, close as closeRaw, flock, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
-import { NS_TYPES, type NsLink, type NsType } from '../model/species.js';
+import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
 import { ReplayBuilder, madeByChain } from '../plan/replay.js';
 import type { Chain, Plan, ProcessStep, Step } from '../plan/schema.js';
 import { AGENT, ATTACH_ARGV, WRITE_FILES_ARGV } from './agent.js';
@@ -46,9 +46,8 @@ export interface SetInfo {
   unbound?: Record<string, string>;
 }
 
-const NSENTER_FLAG: Record<NsType, string> = { user: 'user', pid: 'pid', mnt: 'mount', net: 'net', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', time: 'time' };
-/** nsenter joins in this order anyway (user last for a privileged caller); kept for readable argv. */
-const JOIN_ORDER: NsType[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time', 'user'];
+const NSENTER_FLAG = UTIL_LINUX_OPTION;
+// nsenter joins in JOIN_ORDER anyway (user last for a privileged caller); kept for readable argv.
 const SIGKILL = 9;
 /**
  * Every process a restore makes carries this in its environment (value: the executor's pid), so

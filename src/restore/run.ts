@@ -11,8 +11,16 @@ export { RestoreError, type RestoreEvent, type SetInfo } from './executor.js';
 export interface RestoreOptions {
   /** Called for every process made, readiness, failure and release. */
   onEvent?: (e: RestoreEvent) => void;
-  /** Attach one namespace at a time instead of setns(pidfd). */
+  /** false: attach one namespace at a time instead of setns(pidfd). */
   pidfd?: boolean;
+  /** Also bind every restored namespace as DIR/<set>/<type> (removed at release); `--bind`. */
+  bind?: string;
+  /** Also bind each restored network namespace as /run/netns/NAME-<set>; `--netns-prefix`. */
+  netnsPrefix?: string;
+  /** Do not recreate the bind mounts that held namespaces in the dump; `--no-bind`. */
+  noBind?: boolean;
+  /** `veth:NAME[@NETNS]=HOSTNAME`: make external veths with their other end in this network namespace. */
+  external?: string[];
 }
 
 export interface Restoring {
@@ -33,6 +41,10 @@ const CLI = fileURLToPath(new URL(typeof NSDUMP_BUNDLED !== 'undefined' ? './nsd
 export function restore(dir: string, opts: RestoreOptions = {}): Restoring {
   const args = [CLI, 'restore', dir, '--hold', '--events-fd', '3'];
   if (opts.pidfd === false) args.push('--no-pidfd');
+  if (opts.bind !== undefined) args.push('--bind', opts.bind);
+  if (opts.netnsPrefix !== undefined) args.push('--netns-prefix', opts.netnsPrefix);
+  if (opts.noBind) args.push('--no-bind');
+  for (const e of opts.external ?? []) args.push('--external', e);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

@@ -1,0 +1,53 @@
+// Why: `nsdump show --json` is a contract for scripts; this is the way back (CRIU's `crit
+// encode`): JSON as `show --json` prints it, checked like an image read from disk (zod schema, then
+// references), into an Image that encodes to the very bytes it came from.
+import * as z from 'zod';
+import { Image, NamespaceFields, STATE_SCHEMAS } from '../model/image.js';
+import { NS_TYPES } from '../model/species.js';
+import { ImageError, checkReferences } from './read.js';
+
+/** The image as `nsdump show --json` prints it. */
+export function imageToJson(img: Image): string {
+  return `${JSON.stringify(img, null, 2)}\n`;
+}
+
+/** `namespaces[3].state.hostname`: where in the JSON a problem lies. */
+function jsonPath(path: PropertyKey[]): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('') || 'the top level';
+}
+
+/**
+ * Parse and validate an image given as JSON text or as an already parsed value; `source` names it
+ * in messages (a file name, "stdin"). Every failure is one ImageError.
+ */
+export function imageFromJson(json: string | unknown, source = 'JSON'): Image {
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (err) {
+      throw new ImageError(`${source}: not JSON: ${(err as Error).message}`);
+    }
+  }
+  const parsed = Image.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ImageError(`${source}: ${jsonPath(issue.path)}: ${issue.message}`);
+  }
+  checkReferences(source, parsed.data, (kind) => `${source}: ${kind}`);
+  return parsed.data;
+}
+
+/**
+ * The JSON Schema of what imageFromJson takes (docs/image.schema.json is written from it). The
+ * reader checks a namespace's state against its type's schema in a transform, which JSON Schema
+ * cannot express; here each type is spelled out instead, with its own state or null.
+ */
+export function imageJsonSchema(): Record<string, unknown> {
+  const namespace = z.discriminatedUnion(
+    'type',
+    NS_TYPES.map((t) => NamespaceFields.extend({ type: z.literal(t), state: STATE_SCHEMAS[t].nullable() })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  );
+  const doc = Image.extend({ namespaces: z.array(namespace) });
+  return z.toJSONSchema(doc, { io: 'input', reused: 'inline' }) as Record<string, unknown>;
+}
