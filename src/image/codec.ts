@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import { nsdump } from '../generated/image.js';
 import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
+import { FORMAT_VERSION, READABLE_FORMAT_VERSIONS } from '../model/format.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
 /** What the generated static code offers for one message type (it is untyped on purpose). */
@@ -51,7 +52,7 @@ function frame(kind: FileKind, version: number, entries: Uint8Array[]): Buffer {
 }
 
 /** Split a file into its entries, checking magic, version and every length against the limits. */
-export function unframe(kind: FileKind, data: Buffer, knownVersion: number): Uint8Array[] {
+export function unframe(kind: FileKind, data: Buffer, readable: readonly number[] = READABLE_FORMAT_VERSIONS): { version: number; entries: Uint8Array[] } {
   const file = FILES[kind].name;
   if (data.length === 0) throw new ImageFormatError(file, 'empty file');
   if (data.length > MAX_FILE_BYTES) throw new ImageFormatError(file, `larger than ${MAX_FILE_BYTES} bytes`);
@@ -59,7 +60,7 @@ export function unframe(kind: FileKind, data: Buffer, knownVersion: number): Uin
   const magic = data.toString('latin1', 0, 4);
   if (magic !== FILES[kind].magic) throw new ImageFormatError(file, `wrong magic ${JSON.stringify(magic)} (expected ${FILES[kind].magic}): not an nsdump ${kind} image`);
   const version = data.readUInt32LE(4);
-  if (version !== knownVersion) throw new ImageFormatError(file, `format version ${version} is not supported (this nsdump reads version ${knownVersion})`);
+  if (!readable.includes(version)) throw new ImageFormatError(file, `format version ${version} is not supported (this nsdump reads version${readable.length === 1 ? '' : 's'} ${readable.join(', ')})`);
   const r = protobuf.Reader.create(data.subarray(HEADER_BYTES));
   const out: Uint8Array[] = [];
   while (r.pos < r.len) {
@@ -75,7 +76,7 @@ export function unframe(kind: FileKind, data: Buffer, knownVersion: number): Uin
     out.push(r.buf.subarray(r.pos, r.pos + len));
     r.pos += len;
   }
-  return out;
+  return { version, entries: out };
 }
 
 function decode(kind: FileKind, type: MessageCodec, bytes: Uint8Array, index: number): Record<string, unknown> {
@@ -257,6 +258,7 @@ function credsFromMsg(m: Record<string, unknown> | null | undefined): unknown {
 function inventoryToMsg(inv: Inventory): Record<string, unknown> {
   return {
     ...inv,
+    formatVersion: FORMAT_VERSION,
     rootPid: inv.rootPid ?? 0,
     timeMs: String(inv.time),
     scope: inv.scope.map((s) => ({ ...s, nsId: s.nsId ?? '0', id: id0(s.id) })),
@@ -275,7 +277,9 @@ function inventoryFromMsg(m: Record<string, unknown>): unknown {
 
 /** Encode an image into its files' bytes. */
 export function encodeImage(img: Image): Record<FileKind, Buffer> {
-  const v = img.inventory.formatVersion;
+  // Whatever version an image was read as, it is written as this nsdump's: what it records is
+  // what this version means (a format 1 image's missing fields read as their defaults).
+  const v = FORMAT_VERSION;
   return {
     inventory: frame('inventory', v, [encode(types.inventory, inventoryToMsg(img.inventory))]),
     namespaces: frame('namespaces', v, img.namespaces.map((n) => encode(types.namespace, nsToMsg(n)))),
@@ -288,8 +292,14 @@ export function encodeImage(img: Image): Record<FileKind, Buffer> {
  * Decode files into an unvalidated image-shaped object; the caller validates it with the zod
  * schema (image/read.ts). Errors name the file and entry.
  */
-export function decodeImage(files: Record<FileKind, Buffer>, knownVersion: number): unknown {
-  const entries = (kind: FileKind) => unframe(kind, files[kind], knownVersion);
+export function decodeImage(files: Record<FileKind, Buffer>, readable: readonly number[] = READABLE_FORMAT_VERSIONS): unknown {
+  // Every file of an image is written by the same nsdump: one version for all four.
+  const first = unframe('inventory', files.inventory, readable).version;
+  const entries = (kind: FileKind) => {
+    const { version, entries: e } = unframe(kind, files[kind], readable);
+    if (version !== first) throw new ImageFormatError(FILES[kind].name, `format version ${version}, but inventory.img is version ${first}: files of different images`);
+    return e;
+  };
   const inv = entries('inventory');
   if (inv.length !== 1) throw new ImageFormatError(FILES.inventory.name, `holds ${inv.length} entries, expected exactly 1`);
   const procMsg = (m: Record<string, unknown>) => ({ ...m, namespaces: refsFromMsg(m.namespaces as Record<string, number>) });

@@ -4,7 +4,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZodIssue } from 'zod';
-import { FORMAT_VERSION } from '../model/format.js';
 import { Image, type StateOf } from '../model/image.js';
 import { FILES, ImageFormatError, MAX_FILE_BYTES, decodeImage, type FileKind } from './codec.js';
 
@@ -103,7 +102,7 @@ export function readImage(dir: string): Image {
   const files = Object.fromEntries((Object.keys(FILES) as FileKind[]).map((k) => [k, readFile(dir, k)])) as Record<FileKind, Buffer>;
   let raw: unknown;
   try {
-    raw = decodeImage(files, FORMAT_VERSION);
+    raw = decodeImage(files);
   } catch (err) {
     if (err instanceof ImageFormatError) throw new ImageError(`${join(dir, err.file)}: ${err.message.slice(err.file.length + 2)}`);
     throw err;

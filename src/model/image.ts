@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { NS_LINKS, NS_TYPES } from './species.js';
 
-import { FORMAT_VERSION } from './format.js';
+import { READABLE_FORMAT_VERSIONS } from './format.js';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const i64 = z.number().int().safe();
@@ -262,7 +262,8 @@ export type Features = z.infer<typeof Features>;
 export const ScopeEntry = z.object({ type: NsTypeSchema, inode: u32, nsId: u64.nullable(), id: imageId.nullable() });
 
 export const Inventory = z.object({
-  formatVersion: z.literal(FORMAT_VERSION),
+  /** The version the image was written in (READABLE_FORMAT_VERSIONS); a dump writes FORMAT_VERSION. */
+  formatVersion: z.number().int().refine((v) => READABLE_FORMAT_VERSIONS.includes(v), 'not a format version this nsdump reads'),
   nsdumpVersion: z.string(),
   kernelRelease: z.string(),
   features: Features,
