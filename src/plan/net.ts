@@ -5,7 +5,7 @@
 // which links it leaves to the orchestrator because their other end lies outside what it makes —
 // the executor's own network namespace included: a restore never changes the network it runs in,
 // unless an `--external` mapping asks for exactly one end there.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IfName, NetRule, type Image, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
