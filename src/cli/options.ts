@@ -136,13 +136,13 @@ export const COMMANDS: CommandDef[] = [
   },
   {
     name: 'caps',
-    summary: 'the capabilities a process has over a namespace, and the rule that decides it (--live: the running system)',
-    usage: '[dir] --live --ns Y [--pid X] [--cap CAP] [options]',
-    positionals: [{ ...image(), optional: true, describe: 'image directory (needs recorded credentials; until caps reads them, use --live)' }],
+    summary: 'the capabilities a process has over a namespace, and the rule that decides it (from an image, or --live: the running system)',
+    usage: '(<dir> | --live) --ns Y [--pid X] [--cap CAP] [options]',
+    positionals: [{ ...image(), optional: true, describe: 'image directory (one that records process credentials)' }],
     options: [
       { name: 'live', describe: 'read the processes and namespaces of the running system now' },
       { name: 'pid', arg: 'PID', kind: 'text', describe: 'the process X; without it, every process that holds --cap (or any capability) over the namespace' },
-      { name: 'ns', arg: 'Y', kind: 'text', describe: 'the namespace Y: /proc/PID/ns/TYPE (any nsfs path) or TYPE:PID' },
+      { name: 'ns', arg: 'Y', kind: 'text', describe: 'the namespace Y: TYPE:PID (the namespace of that type of process PID); in an image also its id (uts#7, 7); with --live also /proc/PID/ns/TYPE (any nsfs path)' },
       { name: 'cap', arg: 'CAP', kind: 'text', describe: 'one capability (CAP_SYS_ADMIN, sys_admin): held or not, and why' },
       { ...json, describe: '{pid, ns, owner, capabilities, rules, member, cap, notes} as JSON' },
     ],
