@@ -178,6 +178,30 @@ test('caps: the owner of a child user namespace still cannot setns into its uts 
   t.not(await w.attempt(), 0, 'nsenter --uts alone is refused');
 });
 
+test('caps DIR --ns Y without --pid: the processes of the image that hold the capability, as --live finds them among the same pids', async (t) => {
+  // uid 1000 without capabilities (X) and its child T, root of a user namespace X made: both hold CAP_SYS_ADMIN over T's uts.
+  const w = await start(t, [...AS_1000, '--inh-caps=-all'], child(CHILD_USERNS), 'true');
+  const dir = join(tempDir(t), 'img');
+  const d = nsdump(['dump', String(w.root), '-o', dir, '-q']);
+  t.is(d.code, 0, d.stderr);
+  type List = { processes: { pid: number; rules: { rule: string }[]; cap: { held: boolean } }[] };
+  const list = (args: string[]) => {
+    const r = nsdump(['caps', ...args, '--ns', `uts:${w.target}`, '--cap', 'sys_admin', '-J']);
+    t.is(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as List;
+  };
+  const image = list([dir]);
+  const pids = new Set(image.processes.map((p) => p.pid));
+  t.deepEqual([...pids].sort((a, b) => a - b), [w.pid, w.target].sort((a, b) => a - b));
+  t.deepEqual(Object.fromEntries(image.processes.map((p) => [p.pid, p.rules[0]!.rule])), { [w.pid]: 'owner', [w.target]: 'member' });
+  const live = list(['--live']).processes.filter((p) => pids.has(p.pid));
+  const gistOf = (ps: List['processes']) => ps.map((p) => [p.pid, p.rules[0]!.rule, p.cap.held] as const).sort((a, b) => a[0] - b[0]);
+  t.deepEqual(gistOf(live), gistOf(image.processes));
+  const text = nsdump(['caps', dir, '--ns', `uts:${w.target}`]);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, new RegExp(`^pid ${w.pid} over uts#\\d+ \\(owned by user#\\d+\\): every capability\\n  because user#\\d+ was created by euid 1000`, 'm'));
+});
+
 test('caps: usage errors', (t) => {
   const none = nsdump(['caps', '--ns', 'uts:1']);
   t.is(none.code, 2);
