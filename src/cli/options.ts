@@ -85,7 +85,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'format', short: 'f', arg: 'FORMAT', kind: 'choice', choices: SHOW_FORMATS, describe: 'a tree for people, the image as JSON, or a picture: Graphviz DOT, Mermaid, or SVG (laid out in-process)', defaultText: 'text' },
       { name: 'type', short: 't', arg: 'TYPE', kind: 'text', repeatable: true, describe: 'only namespaces of this type (repeatable; their owners stay as context)' },
       { name: 'task', short: 'p', arg: 'PID', kind: 'text', describe: 'only the namespaces of this process of the image, their owners and parents' },
-      { name: 'tree', short: 'T', arg: 'BY', kind: 'choice', choices: TREES, describe: 'text: nest by owning user namespace (owner, the default), by parent (user and pid), or by process' },
+      { name: 'tree', short: 'T', arg: 'BY', kind: 'choice', choices: TREES, describe: 'nest by owning user namespace (owner, the default), by parent (user and pid; in a picture, as two trees of arrows), or by process (text only)' },
     ],
   },
   {
