@@ -28,8 +28,8 @@ interface Answers {
   withoutCredentials: number[];
 }
 
-/** The held-or-not filter of a question without --pid. */
-const holds = (a: Answer, cap: number | undefined) => (cap === undefined ? a.capabilities.length > 0 : a.cap!.held);
+/** The filter of a question without --pid: who holds it, and who might (undecided answers are listed, not dropped). */
+const holds = (a: Answer, cap: number | undefined) => a.rules[0]!.rule === 'unknown' || (cap === undefined ? a.capabilities.length > 0 : a.cap!.held);
 
 function fromLive(opts: CapsOptions, cap: number | undefined): Answers {
   const users = new LiveUsers();
