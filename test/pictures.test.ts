@@ -47,6 +47,10 @@ test('show --format dot|mermaid|svg: exit 0, each namespace once, hostile string
   const json = nsdump(['show', dir, '-J']);
   t.is(json.code, 0);
   t.deepEqual(JSON.parse(json.stdout), img);
+  const parent = nsdump(['show', dir, '-f', 'dot', '--tree', 'parent']);
+  t.is(parent.code, 0, parent.stderr);
+  for (const n of img.namespaces) t.is(parent.stdout.split('\n').filter((l) => new RegExp(`^\\s*ns${n.id} \\[`).test(l)).length, 1, `--tree parent: ${n.type}#${n.id}`);
+  t.false(parent.stdout.includes(HOST), 'the hostname is escaped in the parent view too');
   const bad = nsdump(['show', dir, '-f', 'svg', '--tree', 'process']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^nsdump: --tree process: /);

@@ -1,10 +1,12 @@
 // Why: `nsdump caps`: what capabilities a process has over a namespace, and the rule that decides
-// it, from the running system (--live). Images of format 1 record no credentials; once the dump
-// records them, the same pure rule (model/caps.ts) answers from an image.
-import { allPids, isMember, liveCredentials, LiveUsers, resolveTarget, type LiveTarget } from '../discover/live-caps.js';
+// it, from the running system (--live) or from an image's recorded credentials: both sources are
+// mapped onto the same pure rule (model/caps.ts), so their answers can be compared.
+import { allPids, isMember, liveCredentials, LiveUsers, resolveTarget } from '../discover/live-caps.js';
 import { NoSuchProcessError } from '../discover/errors.js';
+import { readImage } from '../image/read.js';
 import { SyscallError } from '../kernel/errors.js';
-import { capBit, capList, capNumber, capsIn, CAP_NAMES, OPERATION_NOTES, whyNotEffective, type Credentials } from '../model/caps.js';
+import { capNumber, CAP_NAMES, explain, OPERATION_NOTES, type CapsAnswer as Answer, type NsKind } from '../model/caps.js';
+import { hasCredentials, imageCredentials, imageUsers, isImageMember, resolveImageTarget } from '../model/image-caps.js';
 import { UsageError } from './exit-codes.js';
 
 export interface CapsOptions {
@@ -16,56 +18,27 @@ export interface CapsOptions {
   json: boolean;
 }
 
-interface Answer {
-  pid: number;
+/** What both sources hand the printer: the answers, and the target's names. */
+interface Answers {
+  type: NsKind;
   ns: string;
   owner: string;
-  capabilities: string[];
-  rules: { rule: string; userNs: string; text: string }[];
-  /** Whether the process is in the namespace itself (some operations need it besides the capability). */
-  member: boolean;
-  cap?: { name: string; held: boolean; why: string };
+  answers: Answer[];
+  /** Processes of an image left out because it records no credentials for them. */
+  withoutCredentials: number[];
 }
 
-function answer(users: LiveUsers, cred: Credentials, target: LiveTarget, cap: number | undefined): Answer {
-  const v = capsIn(users.table, cred, target.userNs);
-  const name = (id: number) => users.table[id - 1]?.name ?? String(id);
-  const a: Answer = {
-    pid: cred.pid,
-    ns: target.name,
-    owner: name(target.userNs),
-    capabilities: capList(v.caps),
-    rules: v.rules.map((r) => ({ rule: r.rule, userNs: name(r.userNs), text: r.text })),
-    member: isMember(cred.pid, target),
-  };
-  if (cap !== undefined) {
-    const held = (v.caps & capBit(cap)) !== 0n;
-    const rule = v.rules[0]!;
-    const why = held ? rule.text : rule.rule === 'member' || rule.rule === 'ancestor' ? `${whyNotEffective(cred, cap)}; ${rule.text}` : rule.text;
-    a.cap = { name: CAP_NAMES[cap]!, held, why };
-  }
-  return a;
-}
+/** The filter of a question without --pid: who holds it, and who might (undecided answers are listed, not dropped). */
+const holds = (a: Answer, cap: number | undefined) => a.rules[0]!.rule === 'unknown' || (cap === undefined ? a.capabilities.length > 0 : a.cap!.held);
 
-function text(a: Answer): string {
-  const caps = a.cap ? `${a.cap.name} ${a.cap.held ? 'yes' : 'no'}` : a.capabilities.length === CAP_NAMES.length ? 'every capability' : a.capabilities.length ? a.capabilities.join(', ') : 'no capability';
-  return [`pid ${a.pid} over ${a.ns} (owned by ${a.owner}): ${caps}`, `  because ${a.cap ? a.cap.why : a.rules[0]!.text}`, `  pid ${a.pid} is ${a.member ? '' : 'not '}in ${a.ns}`].join('\n');
-}
-
-export async function capsCommand(opts: CapsOptions): Promise<number> {
-  if (!opts.live) {
-    if (opts.dir === undefined) throw new UsageError('caps needs an image directory or --live');
-    throw new UsageError(`${opts.dir}: images of this format record no process credentials; ask the running system with --live`);
-  }
-  if (opts.dir !== undefined) throw new UsageError('caps: give an image directory or --live, not both');
-  const cap = opts.cap === undefined ? undefined : capNumber(opts.cap);
-  if (opts.cap !== undefined && cap === undefined) throw new UsageError(`--cap ${opts.cap}: not a capability name (CAP_SYS_ADMIN, net_admin, …)`);
+function fromLive(opts: CapsOptions, cap: number | undefined): Answers {
   const users = new LiveUsers();
   const target = resolveTarget(users, opts.ns);
   const answers: Answer[] = [];
+  const one = (pid: number) => explain(users.table, liveCredentials(users, pid), target, isMember(pid, target), cap);
   if (opts.pid !== undefined) {
     try {
-      answers.push(answer(users, liveCredentials(users, opts.pid), target, cap));
+      answers.push(one(opts.pid));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof SyscallError && err.code === 'ENOENT')) {
         throw new NoSuchProcessError(opts.pid);
@@ -76,20 +49,59 @@ export async function capsCommand(opts: CapsOptions): Promise<number> {
     for (const pid of allPids()) {
       let a: Answer;
       try {
-        a = answer(users, liveCredentials(users, pid), target, cap);
+        a = one(pid);
       } catch {
         continue; // gone meanwhile, or a kernel thread without a readable user namespace
       }
-      if (cap === undefined ? a.capabilities.length > 0 : a.cap!.held) answers.push(a);
+      if (holds(a, cap)) answers.push(a);
     }
   }
-  const notes = OPERATION_NOTES[target.type];
+  return { type: target.type, ns: target.name, owner: users.table[target.userNs - 1]!.name, answers, withoutCredentials: [] };
+}
+
+function fromImage(dir: string, opts: CapsOptions, cap: number | undefined): Answers {
+  const img = readImage(dir);
+  if (!hasCredentials(img)) throw new UsageError(`${dir}: this image records no process credentials (written before nsdump dumped them); ask the running system with --live`);
+  const target = resolveImageTarget(img, opts.ns);
+  const users = imageUsers(img);
+  const answers: Answer[] = [];
+  const withoutCredentials: number[] = [];
+  const procs = opts.pid === undefined ? img.processes : img.processes.filter((p) => p.pid === opts.pid);
+  if (opts.pid !== undefined && !procs.length) throw new NoSuchProcessError(opts.pid);
+  for (const p of procs) {
+    const cred = imageCredentials(p);
+    if (cred === null) {
+      if (opts.pid !== undefined) throw new UsageError(`${dir}: pid ${p.pid}: the image records no credentials for it (its /proc/PID/status could not be read at dump time)`);
+      withoutCredentials.push(p.pid);
+      continue;
+    }
+    const a = explain(users, cred, target, isImageMember(p, target), cap);
+    if (opts.pid !== undefined || holds(a, cap)) answers.push(a);
+  }
+  const owner = target.userNs === null ? '(beyond scope)' : users.find((u) => u.id === target.userNs)?.name ?? String(target.userNs);
+  return { type: target.type, ns: target.name, owner, answers, withoutCredentials };
+}
+
+function text(a: Answer): string {
+  const caps = a.rules[0]!.rule === 'unknown' ? 'undecided' : a.cap ? `${a.cap.name} ${a.cap.held ? 'yes' : 'no'}` : a.capabilities.length === CAP_NAMES.length ? 'every capability' : a.capabilities.length ? a.capabilities.join(', ') : 'no capability';
+  return [`pid ${a.pid} over ${a.ns} (owned by ${a.owner}): ${caps}`, `  because ${a.cap ? a.cap.why : a.rules[0]!.text}`, `  pid ${a.pid} is ${a.member ? '' : 'not '}in ${a.ns}`].join('\n');
+}
+
+export async function capsCommand(opts: CapsOptions): Promise<number> {
+  if (opts.live && opts.dir !== undefined) throw new UsageError('caps: give an image directory or --live, not both');
+  if (!opts.live && opts.dir === undefined) throw new UsageError('caps needs an image directory or --live');
+  const cap = opts.cap === undefined ? undefined : capNumber(opts.cap);
+  if (opts.cap !== undefined && cap === undefined) throw new UsageError(`--cap ${opts.cap}: not a capability name (CAP_SYS_ADMIN, net_admin, …)`);
+  const r = opts.dir === undefined ? fromLive(opts, cap) : fromImage(opts.dir, opts, cap);
+  const notes = OPERATION_NOTES[r.type];
+  const skipped = r.withoutCredentials.length ? { withoutCredentials: r.withoutCredentials } : {};
   if (opts.json) {
-    const out = opts.pid !== undefined ? { ...answers[0]!, notes } : { ns: target.name, owner: users.table[target.userNs - 1]!.name, ...(cap === undefined ? {} : { cap: CAP_NAMES[cap] }), processes: answers, notes };
+    const out = opts.pid !== undefined ? { ...r.answers[0]!, notes } : { ns: r.ns, owner: r.owner, ...(cap === undefined ? {} : { cap: CAP_NAMES[cap] }), processes: r.answers, ...skipped, notes };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
-    process.stdout.write(`${answers.map(text).join('\n')}${answers.length ? '\n' : `no process holds ${cap === undefined ? 'any capability' : CAP_NAMES[cap]} over ${target.name}\n`}`);
-    process.stdout.write(`capability over ${target.name} is not yet permission: ${notes.join('; ')}\n`);
+    process.stdout.write(`${r.answers.map(text).join('\n')}${r.answers.length ? '\n' : `no process holds ${cap === undefined ? 'any capability' : CAP_NAMES[cap]} over ${r.ns}\n`}`);
+    if (r.withoutCredentials.length) process.stdout.write(`not asked: ${r.withoutCredentials.length} process${r.withoutCredentials.length === 1 ? '' : 'es'} without recorded credentials (${r.withoutCredentials.join(', ')})\n`);
+    process.stdout.write(`capability over ${r.ns} is not yet permission: ${notes.join('; ')}\n`);
   }
   return 0;
 }

@@ -49,6 +49,7 @@ const BY_NAME: Record<string, number> = {
   ExternalMappingError: EXIT.USAGE,
   SelectionError: EXIT.USAGE,
   LiveTargetError: EXIT.USAGE,
+  ImageTargetError: EXIT.USAGE,
   TargetError: EXIT.USAGE,
 };
 

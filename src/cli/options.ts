@@ -85,7 +85,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'format', short: 'f', arg: 'FORMAT', kind: 'choice', choices: SHOW_FORMATS, describe: 'a tree for people, the image as JSON, or a picture: Graphviz DOT, Mermaid, or SVG (laid out in-process)', defaultText: 'text' },
       { name: 'type', short: 't', arg: 'TYPE', kind: 'text', repeatable: true, describe: 'only namespaces of this type (repeatable; their owners stay as context)' },
       { name: 'task', short: 'p', arg: 'PID', kind: 'text', describe: 'only the namespaces of this process of the image, their owners and parents' },
-      { name: 'tree', short: 'T', arg: 'BY', kind: 'choice', choices: TREES, describe: 'text: nest by owning user namespace (owner, the default), by parent (user and pid), or by process' },
+      { name: 'tree', short: 'T', arg: 'BY', kind: 'choice', choices: TREES, describe: 'nest by owning user namespace (owner, the default), by parent (user and pid; in a picture, as two trees of arrows), or by process (text only)' },
     ],
   },
   {
@@ -136,13 +136,13 @@ export const COMMANDS: CommandDef[] = [
   },
   {
     name: 'caps',
-    summary: 'the capabilities a process has over a namespace, and the rule that decides it (--live: the running system)',
-    usage: '[dir] --live --ns Y [--pid X] [--cap CAP] [options]',
-    positionals: [{ ...image(), optional: true, describe: 'image directory (needs recorded credentials; until caps reads them, use --live)' }],
+    summary: 'the capabilities a process has over a namespace, and the rule that decides it (from an image, or --live: the running system)',
+    usage: '(<dir> | --live) --ns Y [--pid X] [--cap CAP] [options]',
+    positionals: [{ ...image(), optional: true, describe: 'image directory (one that records process credentials)' }],
     options: [
       { name: 'live', describe: 'read the processes and namespaces of the running system now' },
       { name: 'pid', arg: 'PID', kind: 'text', describe: 'the process X; without it, every process that holds --cap (or any capability) over the namespace' },
-      { name: 'ns', arg: 'Y', kind: 'text', describe: 'the namespace Y: /proc/PID/ns/TYPE (any nsfs path) or TYPE:PID' },
+      { name: 'ns', arg: 'Y', kind: 'text', describe: 'the namespace Y: TYPE:PID (the namespace of that type of process PID); in an image also its id (uts#7, 7); with --live also /proc/PID/ns/TYPE (any nsfs path)' },
       { name: 'cap', arg: 'CAP', kind: 'text', describe: 'one capability (CAP_SYS_ADMIN, sys_admin): held or not, and why' },
       { ...json, describe: '{pid, ns, owner, capabilities, rules, member, cap, notes} as JSON' },
     ],

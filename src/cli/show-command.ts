@@ -4,7 +4,7 @@ import { readImage } from '../image/read.js';
 import type { NsType } from '../model/species.js';
 import { renderDot } from '../show/dot.js';
 import { renderMermaid } from '../show/mermaid.js';
-import { buildPicture } from '../show/picture.js';
+import { buildParentPicture, buildPicture } from '../show/picture.js';
 import { renderTree, type TreeKind } from '../show/tree.js';
 import { UsageError } from './exit-codes.js';
 
@@ -27,8 +27,8 @@ export async function showCommand(opts: ShowOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(img, null, 2)}\n`);
   } else if (opts.format === 'text') process.stdout.write(renderTree(img, { ...filter, ...(opts.tree ? { tree: opts.tree } : {}) }));
   else {
-    if (opts.tree && opts.tree !== 'owner') throw new UsageError(`--tree ${opts.tree}: pictures are drawn by owner (user namespaces as nested boxes); --tree parent and process are text views`);
-    const picture = buildPicture(img, filter);
+    if (opts.tree === 'process') throw new UsageError('--tree process: pictures are drawn by owner (user namespaces as nested boxes) or by parent (user and pid trees); --tree process is a text view');
+    const picture = opts.tree === 'parent' ? buildParentPicture(img, filter) : buildPicture(img, filter);
     if (opts.format === 'dot') process.stdout.write(renderDot(picture));
     else if (opts.format === 'mermaid') process.stdout.write(renderMermaid(picture));
     else {

@@ -54,6 +54,14 @@ export class LiveUsers {
       } finally {
         close(parentFd);
       }
+      const up = this.table[entry.parent - 1]!.level;
+      if (up !== undefined) entry.level = up + 1;
+    } else if (st.ino === BigInt(INITIAL_USER_INODE)) {
+      entry.level = 0;
+    } else {
+      // EPERM below the initial namespace: the reader sits inside a user namespace and this is its
+      // own or an ancestor's edge; what lies above is hidden (and so are levels).
+      entry.parentHidden = true;
     }
     return id;
   }

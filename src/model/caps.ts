@@ -68,9 +68,14 @@ export interface UserNs {
   ownerUid: number | null;
   /** A name for messages: "user#3". */
   name: string;
+  /** Nesting depth (the initial user namespace is 0), where known. */
+  level?: number;
+  /** It has a parent the reader could not see (NS_GET_PARENT answered EPERM below the initial namespace). */
+  parentHidden?: boolean;
 }
 
-export type RuleKind = 'member' | 'ancestor' | 'owner' | 'none';
+/** `unknown`: the namespaces between the process and the target lie beyond what the reader could see. */
+export type RuleKind = 'member' | 'ancestor' | 'owner' | 'none' | 'unknown';
 
 export interface Rule {
   rule: RuleKind;
@@ -128,10 +133,20 @@ export function capsIn(users: readonly UserNs[], cred: Credentials, target: numb
       }
     }
   }
-  const why =
-    chain.length && chain[chain.length - 1]!.parent === null && !chain.some((u) => u.id === cred.userNs) && !table.has(cred.userNs)
+  // The walk ran out of known namespaces. Where the top one has a parent nobody could see, the
+  // process may still be in (or own a namespace on) the hidden part of the chain — unless its level
+  // says otherwise: the hidden part lies strictly above the top's level, and a process at or below
+  // that level would have been met on the way (the kernel stops the walk there too).
+  const top = chain[chain.length - 1];
+  const mine = table.get(cred.userNs);
+  const hidden = !mine || (top !== undefined && top.parentHidden === true && !(mine.level !== undefined && top.level !== undefined && mine.level >= top.level));
+  if (hidden) {
+    const why = !mine
       ? `pid ${cred.pid}'s user namespace is not known here`
-      : `pid ${cred.pid} is in ${own}, which is neither ${name(target)} nor one of its ancestors (${chain.map((u) => u.name).join(' ← ') || 'none known'})`;
+      : `${top!.name}, the highest user namespace known above ${name(target)}, has a parent beyond the reader's scope, and pid ${cred.pid}'s ${own} may lie there`;
+    return { caps: 0n, rules: [{ rule: 'unknown', userNs: target, text: `${why}: whether it has any capability in ${name(target)} cannot be decided from here` }] };
+  }
+  const why = `pid ${cred.pid} is in ${own}, which is neither ${name(target)} nor one of its ancestors (${chain.map((u) => u.name).join(' ← ') || 'none known'})`;
   return { caps: 0n, rules: [{ rule: 'none', userNs: target, text: `${why}: no capability in ${name(target)}` }] };
 }
 
@@ -143,6 +158,52 @@ export function whyNotEffective(cred: Credentials, cap: number): string {
   if (cred.permitted & bit) return `${name} is permitted but not effective (a capset() or a non-root execve() cleared it)`;
   if (!(cred.bounding & bit)) return `${name} is neither permitted nor in the bounding set (dropped: no execve() can bring it back)`;
   return `${name} is not permitted (nothing gave it: not root, not ambient, no file capability)`;
+}
+
+/** The namespace Y of a question: its type, a name for people, and the user namespace whose capabilities count. */
+export interface CapsTarget {
+  type: NsKind;
+  /** "uts:[4026532301]" (live) or "uts#7" (image). */
+  name: string;
+  /** Its owner, or itself for a user namespace; null: the owner lies beyond what the reader could see. */
+  userNs: number | null;
+}
+
+/** One answer to "what can process X do over Y", as `nsdump caps` prints it (text or JSON). */
+export interface CapsAnswer {
+  pid: number;
+  ns: string;
+  owner: string;
+  capabilities: string[];
+  rules: { rule: RuleKind; userNs: string; text: string }[];
+  /** Whether the process is in the namespace itself (some operations need it besides the capability). */
+  member: boolean;
+  cap?: { name: string; held: boolean; why: string };
+}
+
+/** The rule applied to one process and one target, in the words `nsdump caps` prints; `cap` narrows it to one capability. */
+export function explain(users: readonly UserNs[], cred: Credentials, target: CapsTarget, member: boolean, cap?: number): CapsAnswer {
+  const byId = new Map(users.map((u) => [u.id, u.name]));
+  const name = (id: number) => byId.get(id) ?? `user namespace ${id}`;
+  const v: CapVerdict =
+    target.userNs === null
+      ? { caps: 0n, rules: [{ rule: 'unknown', userNs: 0, text: `the user namespace that owns ${target.name} lies beyond the reader's scope (NS_GET_USERNS answered EPERM): what pid ${cred.pid} may do over it cannot be decided from here` }] }
+      : capsIn(users, cred, target.userNs);
+  const a: CapsAnswer = {
+    pid: cred.pid,
+    ns: target.name,
+    owner: target.userNs === null ? '(beyond scope)' : name(target.userNs),
+    capabilities: capList(v.caps),
+    rules: v.rules.map((r) => ({ rule: r.rule, userNs: r.userNs === 0 ? '(beyond scope)' : name(r.userNs), text: r.text })),
+    member,
+  };
+  if (cap !== undefined) {
+    const held = (v.caps & capBit(cap)) !== 0n;
+    const rule = v.rules[0]!;
+    const why = held ? rule.text : rule.rule === 'member' || rule.rule === 'ancestor' ? `${whyNotEffective(cred, cap)}; ${rule.text}` : rule.text;
+    a.cap = { name: CAP_NAMES[cap]!, held, why };
+  }
+  return a;
 }
 
 export type NsKind = 'user' | 'pid' | 'mnt' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';

@@ -24,7 +24,7 @@ export interface PicNode {
 export interface PicBox {
   id: string;
   lines: string[];
-  kind: 'scope' | 'user' | 'orphans' | 'missing';
+  kind: 'scope' | 'user' | 'orphans' | 'missing' | 'flat';
   mark: Mark;
   nodes: PicNode[];
   boxes: PicBox[];
@@ -181,12 +181,7 @@ export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
   }
 
   const tops = [...boxes.values()].filter((b) => scope.boxes.includes(b));
-  const top = tops.map((b) => byId.get(b.nsId!)!);
-  const own = img.namespaces.find((n) => n.type === 'user' && n.inScope);
-  scope.lines = [
-    `the dumper's scope: ${own ? `its user namespace user#${own.id}` : 'its namespaces'} and all below it`,
-    ...(top.some((n) => n.parentBeyondScope && !n.initial) ? ['(the parent of the topmost user namespace lies beyond it)'] : []),
-  ];
+  scope.lines = scopeLines(img, tops.map((b) => byId.get(b.nsId!)!));
   const all: PicBox[] = [scope];
   if (opts.marks?.missing.length) {
     all.push({
@@ -198,8 +193,7 @@ export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
       nodes: opts.marks.missing.map((m) => ({ id: `first_${nodeId(m.ns.id)}`, lines: m.lines, kind: 'ns' as const, mark: 'missing' as const })),
     });
   }
-  const inv = img.inventory;
-  const title = opts.title ?? `nsdump image: root pid ${inv.rootPid}, dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()}`;
+  const title = opts.title ?? titleOf(img);
   const legend = [
     'boxes: user namespaces, nested by parent, each holding the namespaces it owns and the processes in it',
     'blue arrows: pid namespace parent → child; grey arrows: the namespaces a process group is in (dashed: for its children)',
@@ -207,6 +201,86 @@ export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
     ...(opts.marks ? ['orange: changed; green: only in the second image; red: only in the first', ...opts.marks.notes.slice(0, 20), ...(opts.marks.notes.length > 20 ? [`and ${opts.marks.notes.length - 20} more differences`] : [])] : []),
   ];
   return { title, legend, boxes: all, edges };
+}
+
+function titleOf(img: Image): string {
+  const inv = img.inventory;
+  return `nsdump image: root pid ${inv.rootPid}, dumped on ${inv.hostname} (kernel ${inv.kernelRelease}) ${new Date(inv.time).toISOString()}`;
+}
+
+/** The scope box's label; `top`: the topmost user namespaces drawn. */
+function scopeLines(img: Image, top: Namespace[]): string[] {
+  const own = img.namespaces.find((n) => n.type === 'user' && n.inScope);
+  return [
+    `the dumper's scope: ${own ? `its user namespace user#${own.id}` : 'its namespaces'} and all below it`,
+    ...(top.some((n) => n.parentBeyondScope && !n.initial) ? ['(the parent of the topmost user namespace lies beyond it)'] : []),
+  ];
+}
+
+/**
+ * The parent view (`show --tree parent`, lsns -T parent): user namespaces and pid namespaces as
+ * two trees of parent → child arrows. They are drawn as arrows, not nested boxes, because the two
+ * hierarchies are independent and every process sits in one node of each: boxes could follow only
+ * one of them. Each process group points at its user and pid namespaces (dashed: a different pid
+ * namespace for its children); the other types nest in nothing, so they sit in one box of their
+ * own and each group's label names those it is in — no edge per membership, so no spaghetti.
+ */
+export function buildParentPicture(img: Image, opts: Filter = {}): Picture {
+  const sel = select(img, opts);
+  const byId = new Map(img.namespaces.map((n) => [n.id, n]));
+  const drawn = (id: number | null): id is number => id !== null && (sel.shown.has(id) || sel.context.has(id));
+  const reference = referenceIpc(img);
+  const markOf = (n: Namespace): Mark => (sel.context.has(n.id) ? 'context' : n.inScope ? 'own' : 'plain');
+  const scope: PicBox = { id: 'cluster_scope', lines: [], kind: 'scope', mark: 'plain', nodes: [], boxes: [] };
+  const flat: PicBox = { id: 'cluster_not_nested', lines: ['not nested by parent: mnt, net, ipc, uts, cgroup, time'], kind: 'flat', mark: 'plain', nodes: [], boxes: [] };
+  const edges: PicEdge[] = [];
+  for (const n of img.namespaces) {
+    if (!drawn(n.id)) continue;
+    const node: PicNode = { id: nodeId(n.id), lines: sel.context.has(n.id) ? [named(n)] : nsLines(n, img, reference), kind: 'ns', mark: markOf(n), nsId: n.id };
+    if (n.type !== 'user' && n.type !== 'pid') {
+      flat.nodes.push(node);
+      continue;
+    }
+    scope.nodes.push(node);
+    if (drawn(n.parent)) edges.push({ from: nodeId(n.parent), to: node.id, kind: 'parent' });
+  }
+  if (flat.nodes.length) scope.boxes.push(flat);
+
+  const groups = new Map<string, Group>();
+  const groupOf = (refs: Process['namespaces']) => {
+    const key = sel.links.map((l) => refs[l] ?? '-').join(',');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, refs, procs: [], threads: [] }));
+    return g;
+  };
+  for (const p of sel.processes) groupOf(p.namespaces).procs.push(p);
+  const pids = new Set(sel.processes.map((p) => p.pid));
+  for (const t of img.threads) if (pids.has(t.pid)) groupOf(t.namespaces).threads.push(t);
+  let gi = 0;
+  for (const g of groups.values()) {
+    const id = `set${++gi}`;
+    const also: string[] = [];
+    for (const l of sel.links) {
+      const ref = g.refs[l];
+      const forChildren = l === 'pid_for_children' || l === 'time_for_children';
+      if (forChildren && ref === (l === 'pid_for_children' ? g.refs.pid : g.refs.time)) continue;
+      if (ref === null) also.push(`${l}=none`);
+      else if ((l === 'user' || l === 'pid' || l === 'pid_for_children') && drawn(ref)) edges.push({ from: id, to: nodeId(ref), kind: l === 'pid_for_children' ? 'for-children' : 'member' });
+      else also.push(forChildren ? `${l}=${byId.get(ref)!.type}#${ref}` : `${byId.get(ref)!.type}#${ref}`);
+    }
+    const who = [...g.procs.map((p) => `${p.pid} ${p.comm}`), ...g.threads.map((t) => `thread ${t.tid} of ${t.pid}`)];
+    const head = g.procs.length ? (g.procs.length === 1 ? 'process' : plural(g.procs.length, 'process')) : plural(g.threads.length, 'thread');
+    const lines = [head, ...wrap(`${who.slice(0, 4).join(', ')}${who.length > 4 ? ` and ${who.length - 4} more` : ''}`), ...(also.length ? wrap(`in ${also.join(' ')}`) : [])];
+    scope.nodes.push({ id, lines, kind: 'procs', mark: 'plain' });
+  }
+  scope.lines = scopeLines(img, img.namespaces.filter((n) => n.type === 'user' && drawn(n.id) && !drawn(n.parent)));
+  const legend = [
+    'blue arrows: user and pid namespaces, parent → child (lsns -T parent)',
+    'grey arrows: the user and pid namespace of a process group (dashed: the pid namespace for its children)',
+    'the other types nest in nothing: they sit in their own box, and each group names those it is in',
+    'bold blue: the dumper\'s own namespaces; grey dashed: shown only to place what was selected',
+  ];
+  return { title: titleOf(img), legend, boxes: [scope], edges };
 }
 
 /** Every namespace drawn, as node or box: for tests and for callers that check a picture is whole. */

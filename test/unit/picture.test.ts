@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Image, type StateOf } from '../../src/model/image.js';
 import { dotText, renderDot } from '../../src/show/dot.js';
 import { mermaidText, renderMermaid } from '../../src/show/mermaid.js';
-import { buildPicture, drawnNamespaces } from '../../src/show/picture.js';
+import { buildParentPicture, buildPicture, drawnNamespaces } from '../../src/show/picture.js';
 import { select } from '../../src/show/select.js';
 import { renderTree } from '../../src/show/tree.js';
 import { ROOT } from '../helpers/paths.js';
@@ -44,6 +44,41 @@ for (const name of FIXTURES) {
     }
   });
 }
+
+for (const name of FIXTURES) {
+  test(`${name}: --tree parent draws user and pid namespaces as parent → child trees, each namespace once, read back by Graphviz`, async (t) => {
+    const img = load(name);
+    const pic = buildParentPicture(img);
+    t.deepEqual(drawnNamespaces(pic).sort((a, b) => a - b), img.namespaces.map((n) => n.id));
+    const dot = renderDot(pic);
+    const g = await parseDot(dot);
+    for (const n of img.namespaces) t.is(g.objects.filter((o) => o.name === `ns${n.id}`).length, 1, `${n.type}#${n.id} once`);
+    const edges = new Set(pic.edges.map((e) => `${e.from}>${e.to}:${e.kind}`));
+    t.is(g.edges.length, pic.edges.length, 'Graphviz reads every edge');
+    for (const n of img.namespaces) {
+      if (n.type === 'user' || n.type === 'pid') t.is(edges.has(`ns${n.parent}>ns${n.id}:parent`), n.parent !== null, `${n.type}#${n.id} under its parent`);
+      else t.false(pic.edges.some((e) => e.to === `ns${n.id}`), `${n.type}#${n.id}: no edge, named in labels`);
+    }
+    // Every process is in exactly one group, and that group points at its user and pid namespaces.
+    const groups = pic.boxes[0]!.nodes.filter((x) => x.kind === 'procs');
+    for (const p of img.processes) {
+      const mine = groups.filter((x) => x.lines.some((l) => new RegExp(`(^|, )${p.pid} `).test(l)));
+      t.is(mine.length, 1, `pid ${p.pid} in one group`);
+      for (const l of ['user', 'pid'] as const) t.true(edges.has(`${mine[0]!.id}>ns${p.namespaces[l]}:member`), `pid ${p.pid} → its ${l} namespace`);
+      for (const l of ['uts', 'net'] as const) t.true(mine[0]!.lines.join(' ').includes(`${l}#${p.namespaces[l]}`), `pid ${p.pid} names its ${l} namespace`);
+    }
+    t.notThrows(() => renderMermaid(pic));
+  });
+}
+
+test('--tree parent with -t uts: uts namespaces and the user namespaces that place them, no pid tree', (t) => {
+  const img = load('bwrapbwrap');
+  const pic = buildParentPicture(img, { types: ['uts'] });
+  const drawn = drawnNamespaces(pic).map((id) => img.namespaces[id - 1]!.type);
+  t.true(drawn.includes('uts'));
+  t.false(drawn.includes('pid'));
+  t.true(pic.edges.every((e) => e.kind !== 'parent' || /^ns\d+$/.test(e.from)));
+});
 
 test('-t keeps the namespaces of that type and the user namespaces that own them as context', (t) => {
   const img = load('bwrapbwrap');
