@@ -2,11 +2,10 @@
 // uid 0 unmapped, as root and as an unprivileged user, and bubblewrap inside bubblewrap. .ci/run
 // installs bubblewrap; where it is missing these are skipped, and say so.
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { dumpToJson, nsdump } from './helpers/cli.js';
-import { firstLine } from './helpers/child.js';
 import { restoreMembers } from './helpers/kernel.js';
-import { CLI } from './helpers/paths.js';
+import { hold, restoreGone } from './helpers/restore.js';
 import { startTopology } from './helpers/topology.js';
 
 const BWRAP = spawnSync('bwrap', ['--version']).status === 0;
@@ -25,23 +24,11 @@ for (const [name, script] of cases) {
     const topo = await startTopology(t, 'bwrap', { inline: script, ready: 1 });
     const original = dumpToJson(t, topo.pid);
     t.true(original.img.namespaces.some((n) => n.type === 'user' && !n.inScope && !(n.state as { uidMap: { inside: number }[] }).uidMap.some((l) => l.inside === 0)), 'a user namespace that maps no uid 0');
-    const child = spawn(process.execPath, [CLI, 'restore', original.dir, '--hold'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    t.teardown(async () => {
-      try {
-        process.kill(child.pid!, 'SIGTERM');
-      } catch {}
-      await closed;
-    });
-    const ready = JSON.parse(await firstLine(child, closed, 'restore', 60_000, () => err)) as { root: number };
-    const restored = dumpToJson(t, ready.root);
+    const held = await hold(t, original.dir);
+    const restored = dumpToJson(t, held.ready.root);
     const d = nsdump(['diff', original.dir, restored.dir]);
     t.is(d.code, 0, `${d.stdout}${d.stderr}`);
-    process.kill(child.pid!, 'SIGTERM');
-    t.is(await closed, 0, err);
-    for (let i = 0; i < 200 && restoreMembers(child.pid!).length; i++) await new Promise((r) => setTimeout(r, 50));
-    t.deepEqual(restoreMembers(child.pid!), []);
+    t.is(await held.stop(), 0, held.stderr());
+    t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
   });
 }

@@ -10,29 +10,10 @@ import { join } from 'node:path';
 import type { Image, StateOf } from '../src/model/image.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { firstLine } from './helpers/child.js';
+import { type Ready, hold } from './helpers/restore.js';
 import { run } from './helpers/kernel.js';
 import { CLI } from './helpers/paths.js';
 import { startTopology } from './helpers/topology.js';
-
-interface Ready {
-  root: number;
-  sets: Record<string, { pid: number; pids: number[]; ns: Record<string, string> }>;
-}
-
-/** `nsdump restore DIR --hold`, released on teardown (SIGTERM, then SIGKILL to its group). */
-async function hold(t: import('ava').ExecutionContext, dir: string): Promise<Ready> {
-  const child = spawn(process.execPath, [CLI, 'restore', dir, '--hold'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  t.teardown(async () => {
-    try {
-      process.kill(child.pid!, 'SIGTERM');
-    } catch {}
-    await exited;
-  });
-  return JSON.parse(await firstLine(child, exited, 'restore', 90_000, () => err)) as Ready;
-}
 
 const netOf = (img: Image, id: number) => img.namespaces[id - 1]!.state as StateOf<'net'>;
 
@@ -111,7 +92,7 @@ wait`,
 test('restored veth pair: a ping crosses it (IPv4 and IPv6), and the IPv4 default route works', async (t) => {
   const topo = await startTopology(t, 'net-veth-pair');
   const { dir, img } = dumpToJson(t, topo.pid);
-  const ready = await hold(t, dir);
+  const { ready } = await hold(t, dir);
   const a = restoredNet(img, ready, netWith(img, '198.51.100.1'));
   const b = restoredNet(img, ready, netWith(img, '198.51.100.2'));
   for (const [from, to] of [[a, '198.51.100.2'], [b, '198.51.100.1'], [a, '2001:db8::2']] as const) {
@@ -128,7 +109,7 @@ test('restored veth pair: a ping crosses it (IPv4 and IPv6), and the IPv4 defaul
 test('lo comes back up: a process bound to 127.0.0.1 in a restored namespace is reachable from inside it', async (t) => {
   const topo = await startTopology(t, 'net-lo-sysctls');
   const { dir, img } = dumpToJson(t, topo.pid);
-  const ready = await hold(t, dir);
+  const { ready } = await hold(t, dir);
   const net = restoredNet(img, ready, netWith(img, '198.51.100.9'));
   const server = spawn('nsenter', [`--net=${net}`, '--', process.execPath, '-e', 'require("net").createServer((s) => s.end("hello\\n")).listen(0, "127.0.0.1", function () { console.log(this.address().port) })'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const gone = new Promise<number | null>((r) => server.once('close', (c) => r(c)));
@@ -152,7 +133,7 @@ test('lo comes back up: a process bound to 127.0.0.1 in a restored namespace is 
 test('a bridge with three veth ports across namespaces: every port pings the others through the restored bridge', async (t) => {
   const topo = await startTopology(t, 'net-bridge');
   const { dir, img } = dumpToJson(t, topo.pid);
-  const ready = await hold(t, dir);
+  const { ready } = await hold(t, dir);
   const l1 = restoredNet(img, ready, netWith(img, '198.51.100.11'));
   const sw = restoredNet(img, ready, netWith(img, '198.51.100.10'));
   for (const to of ['198.51.100.12', '198.51.100.13', '198.51.100.10']) {
@@ -233,7 +214,7 @@ test('policy rules and the tables they look up: dumped as ip says, restored the 
   t.deepEqual(state.routes.filter((r) => r.table === 100).map((r) => `${r.dst}/${r.dstLen}`).sort(), ['/0', '198.51.100.128/25']);
   t.deepEqual(state.routes.filter((r) => r.table === 200).map((r) => `${r.dst}/${r.dstLen}`), ['2001:db8:1::/48']);
 
-  const ready = await hold(t, dir);
+  const { ready } = await hold(t, dir);
   const restored = restoredNet(img, ready, id);
   const views = [['-4', 'rule'], ['-6', 'rule'], ['-4', 'route', 'show', 'table', '100'], ['-6', 'route', 'show', 'table', '200'], ['-4', 'route', 'show', 'table', 'all']];
   for (const v of views) {
