@@ -2,7 +2,7 @@
 // suggestions, -V, help <cmd>, -J, help text that never breaks a word, completion, the man page,
 // and the exit codes the README documents (EACCES on an image: 5).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { COMMANDS, GLOBAL_OPTIONS } from '../src/cli/options.js';
@@ -117,6 +117,16 @@ test('bash completion offers commands, options and choices from the table', (t) 
   const zsh = nsdump(['completion', 'zsh']).stdout;
   t.regex(zsh, /^#compdef nsdump\n/);
   for (const c of COMMANDS) t.true(zsh.includes(`'${c.name}:`), c.name);
+});
+
+const ZSH = spawnSync('zsh', ['--version']).status === 0;
+(ZSH ? test : test.skip)('zsh takes the zsh completion: it parses, and compinit then has _nsdump', (t) => {
+  const file = join(tempDir(t), '_nsdump');
+  writeFileSync(file, nsdump(['completion', 'zsh']).stdout);
+  const syntax = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
+  t.is(syntax.status, 0, syntax.stderr);
+  const load = spawnSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -d ${file}.dump && source ${file} && (( $+functions[_nsdump] )) && echo defined`], { encoding: 'utf8', cwd: tempDir(t) });
+  t.is(load.stdout.trim(), 'defined', load.stderr);
 });
 
 test('the man page is built from the same table, and man renders it cleanly', (t) => {

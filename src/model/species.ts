@@ -30,19 +30,21 @@ export interface Species {
   hierarchical: boolean;
   /** The state a restore sets inside a namespace it made (empty: it makes the namespace only). */
   restorable: string;
+  /** A restore cannot make it faithfully without that state (the image must have it). */
+  needsState: boolean;
   /** Linux version that first made it, [major, minor]. */
   since: readonly [number, number];
 }
 
 export const SPECIES: Record<NsType, Species> = {
-  user: { type: 'user', flag: 0x10000000, flagName: 'CLONE_NEWUSER', link: 'user', utilLong: 'user', utilShort: 'U', joinOrder: 7, hierarchical: true, restorable: 'uid/gid/projid maps, setgroups', since: [3, 8] },
-  pid: { type: 'pid', flag: 0x20000000, flagName: 'CLONE_NEWPID', link: 'pid', utilLong: 'pid', utilShort: 'p', joinOrder: 4, hierarchical: true, restorable: '', since: [2, 6] },
-  mnt: { type: 'mnt', flag: 0x00020000, flagName: 'CLONE_NEWNS', link: 'mnt', utilLong: 'mount', utilShort: 'm', joinOrder: 5, hierarchical: false, restorable: 'bind mounts of namespaces', since: [2, 4] },
-  net: { type: 'net', flag: 0x40000000, flagName: 'CLONE_NEWNET', link: 'net', utilLong: 'net', utilShort: 'n', joinOrder: 3, hierarchical: false, restorable: 'links, addresses, main-table routes, changed net sysctls', since: [2, 6] },
-  ipc: { type: 'ipc', flag: 0x08000000, flagName: 'CLONE_NEWIPC', link: 'ipc', utilLong: 'ipc', utilShort: 'i', joinOrder: 1, hierarchical: false, restorable: 'kernel.* and fs.mqueue.* sysctls', since: [2, 6] },
-  uts: { type: 'uts', flag: 0x04000000, flagName: 'CLONE_NEWUTS', link: 'uts', utilLong: 'uts', utilShort: 'u', joinOrder: 2, hierarchical: false, restorable: 'hostname, domainname', since: [2, 6] },
-  cgroup: { type: 'cgroup', flag: 0x02000000, flagName: 'CLONE_NEWCGROUP', link: 'cgroup', utilLong: 'cgroup', utilShort: 'C', joinOrder: 0, hierarchical: false, restorable: '', since: [4, 6] },
-  time: { type: 'time', flag: 0x00000080, flagName: 'CLONE_NEWTIME', link: 'time', utilLong: 'time', utilShort: 'T', joinOrder: 6, hierarchical: false, restorable: 'monotonic and boottime offsets', since: [5, 6] },
+  user: { type: 'user', flag: 0x10000000, flagName: 'CLONE_NEWUSER', link: 'user', utilLong: 'user', utilShort: 'U', joinOrder: 7, hierarchical: true, restorable: 'uid/gid/projid maps, setgroups', since: [3, 8], needsState: true },
+  pid: { type: 'pid', flag: 0x20000000, flagName: 'CLONE_NEWPID', link: 'pid', utilLong: 'pid', utilShort: 'p', joinOrder: 4, hierarchical: true, restorable: '', since: [2, 6], needsState: false },
+  mnt: { type: 'mnt', flag: 0x00020000, flagName: 'CLONE_NEWNS', link: 'mnt', utilLong: 'mount', utilShort: 'm', joinOrder: 5, hierarchical: false, restorable: 'bind mounts of namespaces', since: [2, 4], needsState: false },
+  net: { type: 'net', flag: 0x40000000, flagName: 'CLONE_NEWNET', link: 'net', utilLong: 'net', utilShort: 'n', joinOrder: 3, hierarchical: false, restorable: 'links, addresses, policy rules and the routes of the tables they look up, changed net sysctls', since: [2, 6], needsState: false },
+  ipc: { type: 'ipc', flag: 0x08000000, flagName: 'CLONE_NEWIPC', link: 'ipc', utilLong: 'ipc', utilShort: 'i', joinOrder: 1, hierarchical: false, restorable: 'kernel.* and fs.mqueue.* sysctls', since: [2, 6], needsState: true },
+  uts: { type: 'uts', flag: 0x04000000, flagName: 'CLONE_NEWUTS', link: 'uts', utilLong: 'uts', utilShort: 'u', joinOrder: 2, hierarchical: false, restorable: 'hostname, domainname', since: [2, 6], needsState: true },
+  cgroup: { type: 'cgroup', flag: 0x02000000, flagName: 'CLONE_NEWCGROUP', link: 'cgroup', utilLong: 'cgroup', utilShort: 'C', joinOrder: 0, hierarchical: false, restorable: '', since: [4, 6], needsState: false },
+  time: { type: 'time', flag: 0x00000080, flagName: 'CLONE_NEWTIME', link: 'time', utilLong: 'time', utilShort: 'T', joinOrder: 6, hierarchical: false, restorable: 'monotonic and boottime offsets', since: [5, 6], needsState: true },
 };
 
 export const CLONE_FLAGS = Object.fromEntries(NS_TYPES.map((t) => [t, SPECIES[t].flag])) as Record<NsType, number>;

@@ -6,7 +6,7 @@
 // the original did), and pid namespaces get their inits, and waiters their *_for_children, the way
 // the original got them. Pure: no system calls, so every rule is unit-testable.
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
-import { NS_LINKS, NS_TYPES, type NsLink, type NsType } from '../model/species.js';
+import { NS_LINKS, NS_TYPES, isHierarchical, type NsLink, type NsType } from '../model/species.js';
 import type { Chain, ProcessStep } from './schema.js';
 import { PlanError } from './validate.js';
 
@@ -335,7 +335,7 @@ export class ReplayBuilder {
     const makesUser = !this.made.has(target.user);
     for (const l of NS_LINKS) {
       const id = target[l];
-      if (id < 0 || this.made.has(id) || this.ns(id).type === 'user' || this.ns(id).type === 'pid') continue;
+      if (id < 0 || this.made.has(id) || isHierarchical(this.ns(id).type)) continue;
       const owner = this.ownerOf(id);
       if (owner !== target.user && !(makesUser && owner === startUser && this.ns(id).type !== 'time')) this.makeByStub(id);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ImageError } from '../image/read.js';
 import { FILES } from '../image/codec.js';
 import type { IdMapLine, Image, Namespace, StateOf } from '../model/image.js';
-import { MAX_PID_LEVEL, MAX_USER_LEVEL, isHierarchical } from '../model/species.js';
+import { MAX_PID_LEVEL, MAX_USER_LEVEL, SPECIES, isHierarchical } from '../model/species.js';
 import { IPC_SYSCTLS } from '../model/ipc.js';
 
 export class PlanError extends Error {
@@ -192,7 +192,7 @@ export function ipcSysctlsAreKnownNumbers(img: Image): Problem[] {
 /** State a plan must set is there (a namespace read "not from this scope" cannot be recreated faithfully). */
 export function createdNamespacesHaveTheirState(img: Image): Problem[] {
   return img.namespaces
-    .filter((n) => created(n) && ['user', 'uts', 'ipc', 'time'].includes(n.type) && n.state === null)
+    .filter((n) => created(n) && SPECIES[n.type].needsState && n.state === null)
     .map((n) => ({ entry: n, what: `its state was not recorded (${n.stateNote || 'no note'}): a plan cannot set it`, fatal: 'plan' as const }));
 }
 

@@ -55,7 +55,7 @@ export function stateBits(n: Namespace, img: Image, reference: Record<string, st
   if (n.initial) bits.push('initial');
   if (n.inScope) bits.push('dumper\'s own');
   if (n.ownerBeyondScope && !n.initial) bits.push('owner beyond scope');
-  if (n.parentBeyondScope && !n.initial && (n.type === 'user' || n.type === 'pid')) bits.push('parent beyond scope');
+  if (n.parentBeyondScope && !n.initial && isHierarchical(n.type)) bits.push('parent beyond scope');
   const s = n.state as Record<string, any> | null;
   if (s) {
     switch (n.type) {
