@@ -6,6 +6,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { COMMANDS, GLOBAL_OPTIONS } from '../src/cli/options.js';
+import { readImage } from '../src/image/read.js';
+import { writeImage } from '../src/image/write.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { AS_NOBODY, stageCli } from './helpers/other-uid.js';
 import { CLI, ROOT } from './helpers/paths.js';
@@ -140,3 +142,16 @@ test('the man page is built from the same table, and man renders it cleanly', (t
   for (const o of GLOBAL_OPTIONS) t.true(text.includes(`--${o.name}`));
   t.true(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).man.includes('./dist/man/nsdump.1'));
 });
+
+test('a reader that goes away (| head) ends nsdump quietly, as SIGPIPE ends a C tool: 141, nothing on stderr', (t) => {
+  // An image whose JSON is well over a pipe's 64 KiB: a real one, with 2,000 more processes like its root.
+  const img = readImage(join(ROOT, 'fixtures', 'images', 'v1-mixed-children'));
+  const root = img.processes.find((p) => p.pid === img.inventory.rootPid)!;
+  for (let i = 1; i <= 2000; i++) img.processes.push({ ...root, pid: 100000 + i, ppid: root.pid, nspid: [100000 + i] });
+  const dir = join(tempDir(t), 'big');
+  writeImage(dir, img);
+  const r = spawnSync('bash', ['-c', '"$0" "$1" show "$2" --json 2>"$3" | head -c 1 >/dev/null; echo "${PIPESTATUS[0]}"', process.execPath, CLI, dir, join(dir, '..', 'err')], { encoding: 'utf8' });
+  t.is(r.stdout.trim(), '141');
+  t.is(readFileSync(join(dir, '..', 'err'), 'utf8'), '');
+});
+

@@ -186,6 +186,17 @@ const beforeDashes = raw.includes('--') ? raw.slice(0, raw.indexOf('--')) : raw;
 const first = raw.find((r) => !r.startsWith('-'));
 const cmd = first === undefined ? undefined : commandNamed(first);
 
+// `nsdump show … | head`: once the reader is gone, a write fails with EPIPE (Node ignores
+// SIGPIPE). End as a C tool killed by SIGPIPE would, with nothing on stderr: 128 + 13. Not for
+// restore, whose stdout is a channel of its own: a failed write there is its error to handle,
+// and it must release what it made first.
+if (cmd?.name !== 'restore') {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(128 + 13);
+  });
+}
+
 try {
   // What yargs would get wrong or say at length is decided here first: help, version, a missing or
   // misspelt command.
