@@ -2,12 +2,16 @@
 // Regenerates fixtures/bad-images/: one valid synthetic image (fixtures/bad-images/base.json) and
 // a directory per damaged or invalid variant, each with expect.json {code, pattern}: the exit code
 // and message `nsdump plan` must give. Needs `npm run build` first. Run: node scripts/gen-bad-images.mjs
-import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import protobuf from 'protobufjs/minimal.js';
 import { encodeImage, FILES } from '../dist/src/image/codec.js';
+import { nsdump } from '../dist/src/generated/image.js';
+import { Image } from '../dist/src/model/image.js';
 
 const out = new URL('../fixtures/bad-images/', import.meta.url).pathname;
-const base = JSON.parse(readFileSync(join(out, 'base.json'), 'utf8'));
+// Parsed, so that fields added since base.json was written get their defaults.
+const base = Image.parse(JSON.parse(readFileSync(join(out, 'base.json'), 'utf8')));
 const clone = () => structuredClone(base);
 const ns = (img, id) => img.namespaces[id - 1];
 
@@ -103,7 +107,9 @@ img = clone();
   let parent = 1;
   for (let i = 0; i < 34; i++) {
     const id = img.namespaces.length + extra.length + 1;
-    extra.push({ ...structuredClone(ns(base, 9)), id, parent, owner: parent, inode: 4026540000 + i, nsId: String(90000 + i) });
+    const user = { ...structuredClone(ns(base, 9)), id, parent, owner: parent, inode: 4026540000 + i, nsId: String(90000 + i) };
+    user.state.level = i + 1;
+    extra.push(user);
     parent = id;
   }
   img.namespaces.push(...extra);
@@ -114,7 +120,9 @@ img = clone();
   let parent = 2;
   for (let i = 0; i < 33; i++) {
     const id = img.namespaces.length + 1;
-    img.namespaces.push({ ...structuredClone(ns(base, 10)), id, parent, owner: 9, inode: 4026541000 + i, nsId: String(91000 + i) });
+    const pid = { ...structuredClone(ns(base, 10)), id, parent, owner: 9, inode: 4026541000 + i, nsId: String(91000 + i) };
+    pid.state.level = i + 1;
+    img.namespaces.push(pid);
     parent = id;
   }
 }
@@ -123,4 +131,79 @@ img = clone();
 ns(img, 11).owner = null;
 ns(img, 11).ownerBeyondScope = true;
 write('owner-beyond-scope', img, { code: 8, pattern: "owned by a user namespace beyond the dumper's scope" });
+
+// Issue 10, crash signatures: each crashed some command (exit 70 or a stack overflow) and is now
+// refused by the one validation every reader runs.
+img = clone();
+img.processes[0].namespaces.uts = null; // link 0 on the wire
+write('link-zero', img, bad('processes\\.img: entry 1 \\(pid 100\\): has no uts namespace \\(link 0\\).*\\[processLinksResolve\\]'));
+img = clone();
+img.processes = [];
+write('no-processes', img, bad('processes\\.img: the root pid 100 \\(inventory\\) is not among its 0 processes \\[rootIsAmongTheProcesses\\]'));
+write('process-without-namespaces', base, bad('processes\\.img: entry 1 \\(pid 100\\): has no user namespace \\(link 0\\)'), (d) => {
+  // A Process message with no NsRefs sub-message at all (field 5 left out).
+  const msg = nsdump.image.v1.Process.encode({ pid: 100, ppid: 1, comm: 'sh', nspid: [100, 1] }).finish();
+  const w = protobuf.Writer.create();
+  w.bytes(msg);
+  const head = readFileSync(join(d, 'processes.img')).subarray(0, 8);
+  writeFileSync(join(d, 'processes.img'), Buffer.concat([head, w.finish()]));
+});
+img = clone();
+{
+  // 20,000 nested user namespaces (no state, to keep the fixture small): refused before anything
+  // walks the chain; `show` used to overflow the stack drawing it.
+  let parent = 1;
+  const proto = { ...ns(base, 9), state: null, stateNote: 'x', holders: [] };
+  for (let i = 0; i < 20000; i++) {
+    const id = img.namespaces.length + 1;
+    img.namespaces.push({ ...proto, id, parent, owner: parent, inode: 1 + i, nsId: null });
+    parent = id;
+  }
+}
+write('user-chain-20000', img, bad('user namespace nested 34 deep; the kernel allows 33 \\[nestingWithinKernelLimits\\]'));
+img = clone();
+img.inventory.time = 1e17;
+write('huge-timestamp', img, bad('inventory\\.img: time: '));
+
+// Issue 10, accepted-invalid: each was planned (and restored) as if it were sound.
+img = clone();
+img.inventory.rootPid = 4242;
+write('root-not-among-processes', img, bad('the root pid 4242 \\(inventory\\) is not among its 1 processes'));
+img = clone();
+img.processes.push(structuredClone(img.processes[0]));
+write('duplicate-pids', img, bad('processes\\.img: entry 2 \\(pid 100\\): pid 100 appears twice \\[pidsAreUnique\\]'));
+img = clone();
+ns(img, 9).inScope = true;
+write('two-in-scope-users', img, bad("entry 9 \\(user#9\\): marked as the dumper's own user namespace, but the scope names 1 \\[scopeNamesOneNamespacePerType\\]"));
+img = clone();
+img.inventory.scope[5].id = 3;
+write('scope-entry-wrong-type', img, bad('inventory\\.img: scope entry 6 \\(uts\\): namespace 3 is a mnt namespace'));
+img = clone();
+ns(img, 10).state.level = 4294967295;
+write('pid-level-absurd', img, bad("entry 10 \\(pid#10\\): level 4294967295 is beyond the kernel's 32"));
+img = clone();
+img.inventory.scope.push({ ...img.inventory.scope[0] });
+write('scope-entry-twice', img, bad('scope entry 9 names a second user namespace'));
+img = clone();
+img.processes.push({ ...structuredClone(img.processes[0]), pid: 200, ppid: 201 }, { ...structuredClone(img.processes[0]), pid: 201, ppid: 200 });
+write('ppid-loop', img, bad('its parents form a loop: 200 → 201 → 200 \\[processTreeHasNoCycle\\]'));
+img = clone();
+img.threads.push({ pid: 300, tid: 301, namespaces: structuredClone(img.processes[0].namespaces) });
+write('thread-of-no-process', img, bad('threads\\.img: entry 1 \\(tid 301\\): its process 300 is not in the image'));
+img = clone();
+ns(img, 9).owner = null;
+ns(img, 9).ownerBeyondScope = false;
+write('user-owner-not-parent', img, bad("owner none differs from parent 1; a user namespace's owner is its parent"));
+img = clone();
+ns(img, 11).owner = null;
+write('owner-unexplained', img, bad('entry 11 \\(uts#11\\): has no owning user namespace, and the image does not say it lies beyond the scope'));
+img = clone();
+ns(img, 10).parent = 11;
+write('parent-after-child', img, bad('parent 11 must come before the namespace it relates to'));
+
+// Issue 10, files: an image file that is a symbolic link is not followed (its target not echoed).
+write('symlinked-file', base, bad('namespaces\\.img: is a symbolic link'), (d) => {
+  rmSync(join(d, 'namespaces.img'));
+  symlinkSync('/etc/passwd', join(d, 'namespaces.img'));
+});
 console.log('fixtures/bad-images regenerated');

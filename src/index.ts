@@ -10,6 +10,7 @@ import { renderSh } from './plan/render-sh.js';
 import { renderText } from './plan/render-text.js';
 import { targetOf, type TargetOptions } from './plan/target.js';
 import { validateForPlan } from './plan/validate.js';
+import { validateImage } from './image/validate.js';
 
 // ---- types -------------------------------------------------------------------------------------
 export type { Features, Holder, IdMapLine, Image, Inventory, Mount, Namespace, NetInterface, NetRoute, NsRefs, Process, StateOf, Thread } from './model/image.js';
@@ -23,7 +24,7 @@ export { KERNEL_FACTS, type KernelFact } from './model/kernels.js';
 export { FORMAT_VERSION, NSDUMP_VERSION } from './model/format.js';
 
 // ---- errors (each names itself; the CLI maps them to exit codes) -------------------------------
-export { ImageError } from './image/read.js';
+export { ImageError } from './image/errors.js';
 export { OutputError } from './image/write.js';
 export { NoSuchProcessError, PermissionError, TreeChangedError } from './discover/errors.js';
 export { PlanError } from './plan/validate.js';
@@ -64,9 +65,11 @@ export async function dump(pid: number | 'all', opts: DumpOptions = {}): Promise
 // ---- validate and plan -------------------------------------------------------------------------
 /**
  * Check an image rule by rule, as `nsdump plan` does before planning: ImageError for damaged
- * content, PlanError for a sound image no plan can recreate. `name` labels it in messages.
+ * content (the rules every reader runs), PlanError for a sound image no plan can recreate. `name`
+ * labels it in messages.
  */
 export function validate(img: Image, name = 'image'): void {
+  validateImage(img, (kind) => `${name}: ${kind}`);
   validateForPlan(name, img);
 }
 
@@ -80,7 +83,7 @@ export interface PlanOptions extends TargetOptions {
  * Validates first. PlanError when it cannot be planned (also: the target kernel cannot make it).
  */
 export function plan(img: Image, opts: PlanOptions = {}): Plan {
-  validateForPlan('image', img);
+  validate(img);
   return buildPlan(img, targetOf(opts), { external: (opts.external ?? []).map(parseExternal) });
 }
 

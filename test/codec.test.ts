@@ -12,7 +12,8 @@ import { nsdump, tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
 
 function sample(): Image {
-  const refs = { user: 1, pid: 2, mnt: null, net: null, ipc: null, uts: 3, cgroup: null, time: 4, pid_for_children: null, time_for_children: 4 };
+  const refs = { user: 1, pid: 2, mnt: 5, net: 6, ipc: 7, uts: 3, cgroup: 8, time: 4, pid_for_children: null, time_for_children: 4 };
+  const plain = { device: 4, nsId: null, owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [], stateNote: '' };
   return {
     inventory: {
       formatVersion: FORMAT_VERSION, nsdumpVersion: '0.1.0', kernelRelease: '6.18.0', hostname: 'h', rootPid: 10, unreadablePids: [4, 3000000], time: 1795364867507,
@@ -25,6 +26,11 @@ function sample(): Image {
       { id: 2, type: 'pid', inode: 4026532000, device: 4, nsId: '9007199254740993', owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: true, inScope: false, initial: false, holders: [{ kind: 'fd', pid: 10, fd: 7 }], stateNote: '', state: { level: 1 } },
       { id: 3, type: 'uts', inode: 4026532001, device: 4, nsId: null, owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [{ kind: 'bind', pid: 10, path: '/run/x y' }], stateNote: '', state: { hostname: '$(reboot)\n"', domainname: '(none)' } },
       { id: 4, type: 'time', inode: 4026532002, device: 4, nsId: '5', owner: 1, parent: null, ownerBeyondScope: false, parentBeyondScope: false, inScope: false, initial: false, holders: [], stateNote: '', state: { monotonic: { seconds: -86400, nanoseconds: 999999999 }, boottime: { seconds: 1, nanoseconds: 0 } } },
+      // Every process is in one namespace of each type (validation refuses a link 0).
+      { ...plain, id: 5, type: 'mnt', inode: 4026532003, state: { mountCount: 0, mounts: [] } },
+      { ...plain, id: 6, type: 'net', inode: 4026532004, state: null },
+      { ...plain, id: 7, type: 'ipc', inode: 4026532005, state: { sysctls: {} } },
+      { ...plain, id: 8, type: 'cgroup', inode: 4026532006, state: { root: '/', insidePath: '/' } },
     ],
     processes: [
       {

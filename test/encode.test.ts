@@ -48,7 +48,7 @@ test('encode refuses what is not an image, one line each, and writes nothing', a
   writeFileSync(bad, JSON.stringify(img));
   const ref = nsdump(['encode', bad, join(work, 'out')]);
   t.is(ref.code, 3);
-  t.regex(ref.stderr, /processes: entry 1 \(pid \d+\): uts 999 does not exist\n$/);
+  t.regex(ref.stderr, /processes: entry 1 \(pid \d+\): uts 999 does not exist \[processLinksResolve\]\n$/);
   // The output directory rules are writeImage's: never overwrite.
   const shown = join(work, 'good.json');
   const { dir } = dumpToJson(t, topo.pid);

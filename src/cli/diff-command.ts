@@ -3,6 +3,7 @@
 import { diffImages, undecidedReason } from '../diff/compare.js';
 import { readImage } from '../image/read.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { printable } from '../model/text.js';
 
 /** `--timeout SECONDS` → milliseconds; a positive number of seconds, else a usage error. */
 export function parseTimeout(value: unknown): number | undefined {
@@ -28,7 +29,7 @@ export async function diffCommand(opts: { a: string; b: string; json: boolean; f
     else process.stdout.write(await (await import('../show/svg.js')).renderSvg(picture));
   } else if (opts.json || opts.format === 'json') process.stdout.write(`${JSON.stringify({ equivalent, undecided: r.verdict === 'undecided', differences: r.differences }, null, 2)}\n`);
   else if (r.verdict === 'equivalent') process.stdout.write(`equivalent: ${r.namespaces} namespaces besides the dumpers' own, the same ${r.sets} namespace sets in use\n`);
-  else process.stdout.write(r.differences.map((d) => `${d.message}\n`).join(''));
-  if (r.verdict === 'undecided') process.stderr.write(`nsdump diff: undecided: ${undecidedReason(r)}\n`);
+  else process.stdout.write(r.differences.map((d) => `${printable(d.message)}\n`).join(''));
+  if (r.verdict === 'undecided') process.stderr.write(`nsdump diff: undecided: ${printable(undecidedReason(r))}\n`);
   return r.verdict === 'equivalent' ? EXIT.OK : r.verdict === 'different' ? EXIT.DIFFERENT : EXIT.DIFF_UNDECIDED;
 }

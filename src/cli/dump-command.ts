@@ -3,7 +3,7 @@
 // is released, what it froze resumed, nothing is left on disk, and nsdump then ends by that signal.
 import { dump } from '../discover/dump.js';
 import { DumpAbortedError } from '../discover/errors.js';
-import { writeImage } from '../image/write.js';
+import { checkOutput, writeImage } from '../image/write.js';
 import type { Image } from '../model/image.js';
 import { plural } from '../show/plural.js';
 import { UsageError } from './exit-codes.js';
@@ -13,6 +13,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function dumpCommand(opts: { pid: number | null; output: string; retries: number; quiet: boolean; freeze: boolean }): Promise<number> {
   if (opts.pid === null && opts.freeze) throw new UsageError('--all --freeze: refusing to stop every process of the system');
+  // A path that can never hold the image is said before the tree is read (and perhaps frozen).
+  checkOutput(opts.output);
   const ac = new AbortController();
   let caught: (typeof SIGNALS)[number] | undefined;
   const handlers = SIGNALS.map((sig) => {

@@ -24,7 +24,7 @@ export const EXIT_MEANINGS: readonly [number, string][] = [
   [EXIT.OK, 'success (diff: equivalent)'],
   [EXIT.DIFFERENT, 'diff: the images differ'],
   [EXIT.USAGE, 'usage error'],
-  [EXIT.BAD_IMAGE, 'bad image: missing, damaged, or breaking a rule of nsdump plan'],
+  [EXIT.BAD_IMAGE, 'bad image: missing, damaged, or breaking a rule every reader checks'],
   [EXIT.NO_PROCESS, 'no such process'],
   [EXIT.PERMISSION, 'permission denied (not root, a process or an image file the kernel would not show)'],
   [EXIT.OUTPUT, 'the output directory exists, or cannot be created or written'],

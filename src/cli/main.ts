@@ -6,13 +6,15 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, UsageError, exitCodeOf } from './exit-codes.js';
+import { printable } from '../model/text.js';
 import { NSDUMP_VERSION } from '../model/format.js';
 import { COMMANDS, type CommandDef, type DIFF_FORMATS, type SHOW_FORMATS, type TREES, checkValue, commandNamed, suggestion, usageLine } from './options.js';
 
 function fail(err: unknown): never {
   const code = exitCodeOf(err);
   const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`nsdump: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+  // One line, and nothing in it a terminal would act on: messages quote image strings and paths.
+  process.stderr.write(`nsdump: ${printable(msg.replace(/\s*\n\s*/g, ' '))}\n`);
   if (code === EXIT.INTERNAL && process.env.NSDUMP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exit(code);
 }

@@ -12,6 +12,7 @@ import { unbindDir } from '../restore/binds.js';
 import { targetOf } from '../plan/target.js';
 import { UsageError } from './exit-codes.js';
 import { stageTimer } from './timing.js';
+import { printable } from '../model/text.js';
 
 export interface RestoreCommandOptions {
   dir: string;
@@ -64,7 +65,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   const onEvent = (e: RestoreEvent) => {
     if (opts.eventsFd !== undefined) writeSync(opts.eventsFd, `${JSON.stringify(e)}\n`);
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
-    else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${e.summary}\n`);
+    else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${printable(e.summary)}\n`);
   };
   const exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix });
   // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.

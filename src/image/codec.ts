@@ -79,12 +79,23 @@ export function unframe(kind: FileKind, data: Buffer, readable: readonly number[
   return { version, entries: out };
 }
 
-function decode(kind: FileKind, type: MessageCodec, bytes: Uint8Array, index: number): Record<string, unknown> {
+/**
+ * Decode one entry and turn it into its model shape (`convert`). Whatever the bytes, the result is
+ * a value for the schema to judge or an ImageFormatError naming the entry: a message the
+ * converter did not expect (a sub-message left out, an enum out of range) is a damaged entry.
+ */
+function decode<T>(kind: FileKind, type: MessageCodec, bytes: Uint8Array, index: number, convert: (m: Record<string, unknown>) => T): T {
+  let m: Record<string, unknown>;
   try {
     const msg = type.decode(bytes);
-    return type.toObject(msg, { longs: String, enums: String, defaults: true, arrays: true, oneofs: true }) as Record<string, unknown>;
+    m = type.toObject(msg, { longs: String, enums: String, defaults: true, arrays: true, oneofs: true }) as Record<string, unknown>;
   } catch (err) {
     throw new ImageFormatError(FILES[kind].name, `entry ${index + 1}: ${(err as Error).message}`);
+  }
+  try {
+    return convert(m);
+  } catch (err) {
+    throw new ImageFormatError(FILES[kind].name, `entry ${index + 1}: malformed (${(err as Error).message})`);
   }
 }
 
@@ -114,9 +125,10 @@ function refsToMsg(r: NsRefs) {
   for (const [l, f] of LINK_FIELDS) m[f] = id0(r[l]);
   return m;
 }
-function refsFromMsg(m: Record<string, number>): NsRefs {
+/** A process entry without its namespaces message has every link absent: validation says so. */
+function refsFromMsg(m: Record<string, number> | null | undefined): NsRefs {
   const r: Record<string, number | null> = {};
-  for (const [l, f] of LINK_FIELDS) r[l] = orNull(m[f]);
+  for (const [l, f] of LINK_FIELDS) r[l] = m ? orNull(m[f]) : null;
   return r as NsRefs;
 }
 
@@ -175,8 +187,9 @@ function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
         sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])),
       };
     case 'time': {
-      const ts = (t: Record<string, unknown>) => ({ seconds: Number(t.seconds), nanoseconds: t.nanoseconds });
-      return { monotonic: ts(s.monotonic as Record<string, unknown>), boottime: ts(s.boottime as Record<string, unknown>) };
+      // A missing clock stays missing (undefined), for the schema to name.
+      const ts = (t: Record<string, unknown> | null | undefined) => (t ? { seconds: Number(t.seconds), nanoseconds: t.nanoseconds } : undefined);
+      return { monotonic: ts(s.monotonic as Record<string, unknown> | null), boottime: ts(s.boottime as Record<string, unknown> | null) };
     }
     default:
       return s;
@@ -302,14 +315,11 @@ export function decodeImage(files: Record<FileKind, Buffer>, readable: readonly 
   };
   const inv = entries('inventory');
   if (inv.length !== 1) throw new ImageFormatError(FILES.inventory.name, `holds ${inv.length} entries, expected exactly 1`);
-  const procMsg = (m: Record<string, unknown>) => ({ ...m, namespaces: refsFromMsg(m.namespaces as Record<string, number>) });
+  const procMsg = (m: Record<string, unknown>) => ({ ...m, namespaces: refsFromMsg(m.namespaces as Record<string, number> | null) });
   return {
-    inventory: inventoryFromMsg(decode('inventory', types.inventory, inv[0]!, 0)),
-    namespaces: entries('namespaces').map((b, i) => nsFromMsg(decode('namespaces', types.namespace, b, i))),
-    processes: entries('processes').map((b, i) => {
-      const m = decode('processes', types.process, b, i);
-      return { ...procMsg(m), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) };
-    }),
-    threads: entries('threads').map((b, i) => procMsg(decode('threads', types.thread, b, i))),
+    inventory: decode('inventory', types.inventory, inv[0]!, 0, inventoryFromMsg),
+    namespaces: entries('namespaces').map((b, i) => decode('namespaces', types.namespace, b, i, nsFromMsg)),
+    processes: entries('processes').map((b, i) => decode('processes', types.process, b, i, (m) => ({ ...procMsg(m), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) }))),
+    threads: entries('threads').map((b, i) => decode('threads', types.thread, b, i, procMsg)),
   };
 }

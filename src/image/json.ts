@@ -1,10 +1,11 @@
 // Why: `nsdump show --json` is a contract for scripts; this is the way back (CRIU's `crit
 // encode`): JSON as `show --json` prints it, checked like an image read from disk (zod schema, then
-// references), into an Image that encodes to the very bytes it came from.
+// the image rules), into an Image that encodes to the very bytes it came from.
 import * as z from 'zod';
 import { Image, NamespaceFields, STATE_SCHEMAS } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
-import { ImageError, checkReferences } from './read.js';
+import { ImageError } from './errors.js';
+import { validateImage } from './validate.js';
 
 /** The image as `nsdump show --json` prints it. */
 export function imageToJson(img: Image): string {
@@ -34,7 +35,7 @@ export function imageFromJson(json: string | unknown, source = 'JSON'): Image {
     const issue = parsed.error.issues[0]!;
     throw new ImageError(`${source}: ${jsonPath(issue.path)}: ${issue.message}`);
   }
-  checkReferences(source, parsed.data, (kind) => `${source}: ${kind}`);
+  validateImage(parsed.data, (kind) => `${source}: ${kind}`);
   return parsed.data;
 }
 

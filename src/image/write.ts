@@ -4,7 +4,7 @@
 // nobody holds a lock on belongs to a dump that was killed, and the next dump into the same
 // parent removes it. The parent itself is locked shared while a directory is made and locked, and
 // exclusively while stale ones are swept, so a sweep never sees a fresh directory before its lock.
-import { closeSync, fsyncSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY, close, flock, open, renameNoReplace } from '../kernel/ffi.js';
 import { isErrno, fromNodeError } from '../kernel/errors.js';
@@ -104,6 +104,40 @@ function makeLockedTemp(parent: string, target: string): { tmp: string; lockFd: 
   }
 }
 
+const WHY: Record<string, string> = {
+  ENOTDIR: 'a component of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  EROFS: 'read-only file system',
+};
+const why = (err: unknown) => WHY[(err as NodeJS.ErrnoException).code ?? ''] ?? (err as Error).message;
+
+/**
+ * Whether `dir` can become a new image: it does not exist, and its parent is a directory. Every
+ * way the path can be wrong is an OutputError (exit 6), said before anything is dumped.
+ */
+export function checkOutput(dir: string): void {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  let there: boolean;
+  try {
+    there = exists(target);
+  } catch (err) {
+    throw new OutputError(`${dir}: ${why(err)}`);
+  }
+  if (there) throw new OutputError(`${dir}: already exists (nsdump never overwrites an image)`);
+  let st;
+  try {
+    st = statSync(parent);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new OutputError(`${dir}: parent directory ${parent} does not exist`);
+    throw new OutputError(`${dir}: ${why(err)}`);
+  }
+  if (!st.isDirectory()) throw new OutputError(`${dir}: ${parent} is not a directory`);
+}
+
 /**
  * Write `img` as the directory `dir`. `beforeCommit` runs just before the rename that makes the
  * image appear; throwing there (a signal arrived) removes everything written.
@@ -111,10 +145,13 @@ function makeLockedTemp(parent: string, target: string): { tmp: string; lockFd: 
 export function writeImage(dir: string, img: Image, beforeCommit?: () => void): string {
   const target = resolve(dir);
   const parent = dirname(target);
-  if (exists(target)) throw new OutputError(`${dir}: already exists (nsdump never overwrites an image)`);
-  if (!exists(parent)) throw new OutputError(`${dir}: parent directory ${parent} does not exist`);
+  checkOutput(dir);
   const files = encodeImage(img);
-  sweepStale(parent);
+  try {
+    sweepStale(parent);
+  } catch {
+    // Only tidying: a parent we cannot list is reported by the write itself.
+  }
   let tmp: string;
   let lockFd: number;
   try {

@@ -273,8 +273,8 @@ export const Inventory = z.object({
   rootPid: z.number().int().min(1).nullable(),
   /** Processes the kernel would not show the dumper (EACCES): left out, their descendants too. */
   unreadablePids: z.array(z.number().int().min(1)).default([]),
-  /** Unix time of the dump, milliseconds. */
-  time: z.number().int().min(0),
+  /** Unix time of the dump, milliseconds (at most what a JavaScript Date holds: ±8.64e15). */
+  time: z.number().int().min(0).max(8_640_000_000_000_000),
   hostname: z.string(),
 });
 export type Inventory = z.infer<typeof Inventory>;

@@ -1,4 +1,5 @@
 // Why: the plan as numbered steps a person can follow (nsdump plan --format text).
+import { printableLines } from '../model/text.js';
 import type { Image } from '../model/image.js';
 import type { Plan } from './schema.js';
 import type { NetOp } from './net.js';
@@ -31,7 +32,8 @@ export function renderText(plan: Plan, img: Image, dir: string): string {
     for (const k of net.skipped) lines.push(`Not recreated: net#${k.ns} ${k.what}: ${k.why}`);
     lines.push('Release: close every process\'s channel (each ends), unmount what was bound, close the held fds.');
   }
-  return `${lines.join('\n')}\n`;
+  // Hostnames, sysctl values and the inventory's strings come from the image: shown as data.
+  return `${printableLines(lines)}\n`;
 }
 
 function describeNetOp(op: NetOp): string {

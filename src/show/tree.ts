@@ -8,6 +8,7 @@ import { select, type Filter } from './select.js';
 
 const name = (n: Namespace) => `${n.type}#${n.id}`;
 import { plural } from './plural.js';
+import { printableLines } from '../model/text.js';
 
 function maps(label: string, m: { inside: number; outside: number; count: number }[]): string {
   if (!m.length) return `${label} unset`;
@@ -116,12 +117,33 @@ interface Item {
   children: Item[];
 }
 
+/** Past this depth lines stop moving right (a forged image may nest processes thousands deep). */
+const MAX_INDENT = 40;
+
+/** Draw items and what hangs below them, depth first, without recursion (the depth is the image's). */
 function print(items: Item[], prefix: string, top: boolean, out: string[]): void {
-  items.forEach((it, i) => {
-    const last = i === items.length - 1;
-    out.push(`${top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`}${it.text}`);
-    print(it.children, top ? '' : `${prefix}${last ? '   ' : '│  '}`, false, out);
-  });
+  const stack: { items: Item[]; i: number; prefix: string; top: boolean; depth: number }[] = [{ items, i: 0, prefix, top, depth: 0 }];
+  while (stack.length) {
+    const f = stack[stack.length - 1]!;
+    if (f.i >= f.items.length) {
+      stack.pop();
+      continue;
+    }
+    const it = f.items[f.i++]!;
+    const last = f.i === f.items.length;
+    const deep = f.depth > MAX_INDENT ? `[depth ${f.depth}] ` : '';
+    out.push(`${f.top ? '' : `${f.prefix}${last ? '└─ ' : '├─ '}`}${deep}${it.text}`);
+    if (!it.children.length) continue;
+    const prefix = f.top ? '' : f.depth >= MAX_INDENT ? f.prefix : `${f.prefix}${last ? '   ' : '│  '}`;
+    stack.push({ items: it.children, i: 0, prefix, top: false, depth: f.depth + 1 });
+  }
+}
+
+/** Append to the list under `key` (a spread copy per entry would make building quadratic). */
+function add<K, V>(m: Map<K, V[]>, key: K, v: V): void {
+  const l = m.get(key);
+  if (l) l.push(v);
+  else m.set(key, [v]);
 }
 
 /** "pid#5 mnt#9 … pid_for_children=#6": the selected links of a set, the user namespace left to the tree. */
@@ -160,49 +182,71 @@ export function renderTree(img: Image, opts: TreeOptions = {}): string {
   const drawn = (n: Namespace) => sel.shown.has(n.id) || sel.context.has(n.id);
   const pids = new Set(sel.processes.map((p) => p.pid));
   const threads = img.threads.filter((t) => pids.has(t.pid));
+  const threadsOf = new Map<number, typeof threads>();
+  for (const t of threads) add(threadsOf, t.pid, t);
   const threadText = (t: (typeof threads)[number]) => `thread ${t.tid} of pid ${t.pid} in ${NS_TYPES.filter((ty) => sel.links.includes(ty)).map((ty) => `${ty}#${t.namespaces[ty] ?? '?'}`).join(' ')}`;
 
   if (opts.tree === 'process') {
     // lsns -T process: the process tree; below the first, each process names only the links that differ from its parent's.
     const kids = new Map<number, Process[]>();
-    for (const p of sel.processes) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
-    const item = (p: Process, parent: Process | undefined): Item => {
+    for (const p of sel.processes) add(kids, p.ppid, p);
+    const text = (p: Process, parent: Process | undefined) => {
       const changed = parent ? sel.links.filter((l) => p.namespaces[l] !== parent.namespaces[l]) : sel.links;
-      const text = changed.length ? changed.map((l) => (p.namespaces[l] === null ? `${l}=none` : `${l === linkType(l) ? '' : `${l}=`}${linkType(l)}#${p.namespaces[l]}`)).join(' ') : 'the same namespaces';
-      return { text: `${p.pid} ${p.comm}: ${text}`, children: [...(kids.get(p.pid) ?? []).map((c) => item(c, p)), ...threads.filter((t) => t.pid === p.pid).map((t) => ({ text: threadText(t), children: [] }))] };
+      const what = changed.length ? changed.map((l) => (p.namespaces[l] === null ? `${l}=none` : `${l === linkType(l) ? '' : `${l}=`}${linkType(l)}#${p.namespaces[l]}`)).join(' ') : 'the same namespaces';
+      return `${p.pid} ${p.comm}: ${what}`;
     };
-    print(sel.processes.filter((p) => !pids.has(p.ppid)).map((p) => item(p, undefined)), '', true, lines);
-    return `${lines.join('\n')}\n`;
+    // Built without recursion: a process tree is as deep as the image says.
+    const todo: [Process, Item][] = [];
+    const roots = sel.processes.filter((p) => !pids.has(p.ppid)).map((p): Item => {
+      const it: Item = { text: text(p, undefined), children: [] };
+      todo.push([p, it]);
+      return it;
+    });
+    while (todo.length) {
+      const [p, it] = todo.pop()!;
+      for (const c of kids.get(p.pid) ?? []) {
+        const ci: Item = { text: text(c, p), children: [] };
+        it.children.push(ci);
+        todo.push([c, ci]);
+      }
+      for (const t of threadsOf.get(p.pid) ?? []) it.children.push({ text: threadText(t), children: [] });
+    }
+    print(roots, '', true, lines);
+    return `${printableLines(lines)}\n`;
   }
 
   if (opts.tree === 'parent') {
     // lsns -T parent: user and pid namespaces under their parents; the other types have none.
     const below = new Map<number | null, Namespace[]>();
-    for (const n of img.namespaces) if (drawn(n)) below.set(n.parent, [...(below.get(n.parent) ?? []), n]);
+    for (const n of img.namespaces) if (drawn(n)) add(below, n.parent, n);
+    // Recursion bounded by nesting, which validation keeps within the kernel's limits.
     const item = (n: Namespace): Item => ({ text: nsText(n), children: isHierarchical(n.type) ? (below.get(n.id) ?? []).map(item) : [] });
     print((below.get(null) ?? []).map(item), '', true, lines);
-    return `${lines.join('\n')}\n`;
+    return `${printableLines(lines)}\n`;
   }
 
   const children = new Map<number | null, Namespace[]>();
   for (const n of img.namespaces) {
     if (!drawn(n)) continue;
     const key = n.type === 'user' ? n.parent : n.owner;
-    children.set(key, [...(children.get(key) ?? []), n]);
+    add(children, key, n);
   }
   const groups = new Map<number | null, Map<string, Process[]>>();
   for (const p of sel.processes) {
     const u = p.namespaces.user;
     const byKey = groups.get(u) ?? new Map<string, Process[]>();
     const k = sel.links.map((l) => p.namespaces[l] ?? '-').join(',');
-    byKey.set(k, [...(byKey.get(k) ?? []), p]);
+    add(byKey, k, p);
     groups.set(u, byKey);
   }
+  const threadsIn = new Map<number | null, typeof threads>();
+  for (const t of threads) add(threadsIn, t.namespaces.user, t);
+  // Recursion bounded by user nesting, which validation keeps within the kernel's 33 levels.
   const item = (n: Namespace): Item => {
     if (n.type !== 'user') return { text: nsText(n), children: [] };
     const owned = children.get(n.id) ?? [];
     const procLines = [...(groups.get(n.id)?.values() ?? [])].map((ps) => ({ text: groupLine(ps, sel.links), children: [] }));
-    const threadLines = threads.filter((t) => t.namespaces.user === n.id).map((t) => ({ text: threadText(t), children: [] }));
+    const threadLines = (threadsIn.get(n.id) ?? []).map((t) => ({ text: threadText(t), children: [] }));
     return { text: nsText(n), children: [...owned.filter((c) => c.type !== 'user').map(item), ...procLines, ...threadLines, ...owned.filter((c) => c.type === 'user').map(item)] };
   };
   const tops = children.get(null) ?? [];
@@ -212,5 +256,5 @@ export function renderTree(img: Image, opts: TreeOptions = {}): string {
     lines.push('owned by a user namespace beyond the dumper\'s scope:');
     print(orphans.map(item), '', false, lines);
   }
-  return `${lines.join('\n')}\n`;
+  return `${printableLines(lines)}\n`;
 }

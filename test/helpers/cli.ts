@@ -21,6 +21,8 @@ export function nsdump(args: string[], opts: { prefix?: string[]; timeout?: numb
     encoding: 'utf8',
     timeout: opts.timeout ?? 60_000,
     cwd: opts.cwd,
+    // Large images print megabytes (spawnSync's 1 MiB default would end the child).
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
