@@ -473,10 +473,17 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
   for (const p of img.processes) {
     if (p.pid === rootPid) continue;
     const parent = byPid.has(p.ppid) ? p.ppid : rootPid;
-    children.set(parent, [...(children.get(parent) ?? []), p.pid]);
+    // In place: a copy per child made a wide tree quadratic (20,000 children of one process).
+    const kids = children.get(parent);
+    if (kids) kids.push(p.pid);
+    else children.set(parent, [p.pid]);
   }
   const threads = new Map<number, NsRefs[]>();
-  for (const t of img.threads) threads.set(t.pid, [...(threads.get(t.pid) ?? []), t.namespaces]);
+  for (const t of img.threads) {
+    const of = threads.get(t.pid);
+    if (of) of.push(t.namespaces);
+    else threads.set(t.pid, [t.namespaces]);
+  }
   const out: { pid: number; parent: number | null; refs: Refs }[] = [];
   const seen = new Set<number>();
   // Iterative, so that a deep tree cannot overflow the stack.

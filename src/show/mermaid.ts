@@ -31,7 +31,7 @@ export function renderMermaid(p: Picture): string {
   // Comments carry the title and legend for whoever reads the text; a line break in data cannot end one.
   for (const l of [p.title, ...p.legend]) out.push(`%% ${l.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}`);
   const classes = new Map<string, string[]>();
-  const klass = (cls: string, id: string) => classes.set(cls, [...(classes.get(cls) ?? []), id]);
+  const klass = (cls: string, id: string) => (classes.get(cls) ?? classes.set(cls, []).get(cls)!).push(id);
   const box = (b: PicBox, indent: string) => {
     out.push(`${indent}subgraph ${b.id}[${label(b.lines)}]`);
     const inner = `${indent}  `;
@@ -49,7 +49,7 @@ export function renderMermaid(p: Picture): string {
   for (const [cls, def] of Object.entries(CLASS_DEFS)) out.push(`  classDef ${cls} ${def}`);
   for (const [cls, ids] of classes) out.push(`  class ${ids.join(',')} ${cls}`);
   const byKind = new Map<PicEdge['kind'], number[]>();
-  p.edges.forEach((e, i) => byKind.set(e.kind, [...(byKind.get(e.kind) ?? []), i]));
+  p.edges.forEach((e, i) => (byKind.get(e.kind) ?? byKind.set(e.kind, []).get(e.kind)!).push(i));
   for (const [kind, idx] of byKind) out.push(`  linkStyle ${idx.join(',')} ${LINK_STYLE[kind]}`);
   return `${out.join('\n')}\n`;
 }
