@@ -1,7 +1,7 @@
 // Bad input and permission edges: one clear line, the documented exit code, nothing half-written.
 import test from 'ava';
 import * as childProcess from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nsdump, tempDir } from './helpers/cli.js';
 import { AS_NOBODY, stageCli } from './helpers/other-uid.js';
@@ -49,6 +49,9 @@ test('EACCES on a process (PID 1 is ptrace-protected here even for root): exit 5
 test('a non-root caller dumping another user\'s process: exit 5 with the reason', async (t) => {
   const topo = await startTopology(t, 'pid-nested');
   const parent = tempDir(t);
+  // The output's parent is nobody's to write to, as it would be for a user dumping into their own
+  // directory: -o is checked before the dump starts (exit 6), and this is about the process.
+  chmodSync(parent, 0o777);
   // Nobody may not reach the checkout (it can live under /root): run a world-readable copy of the CLI.
   const r = nsdump(['dump', String(topo.pid), '-o', join(parent, 'img')], { prefix: AS_NOBODY, ...stageCli(t) });
   t.is(r.code, 5);
