@@ -95,6 +95,21 @@ interface Group {
   threads: Thread[];
 }
 
+/** Processes (and threads apart from their leader) grouped by the namespaces of the selected types they share. */
+function groupProcesses(img: Image, sel: Selection): Map<string, Group> {
+  const groups = new Map<string, Group>();
+  const groupOf = (refs: Process['namespaces']) => {
+    const key = sel.links.map((l) => refs[l] ?? '-').join(',');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, refs, procs: [], threads: [] }));
+    return g;
+  };
+  for (const p of sel.processes) groupOf(p.namespaces).procs.push(p);
+  const pids = new Set(sel.processes.map((p) => p.pid));
+  for (const t of img.threads) if (pids.has(t.pid)) groupOf(t.namespaces).threads.push(t);
+  return groups;
+}
+
 export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
   const sel: Selection = select(img, opts);
   const byId = new Map(img.namespaces.map((n) => [n.id, n]));
@@ -128,17 +143,7 @@ export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
     if (n.type === 'pid' && n.parent !== null && sel.shown.has(n.id) && sel.shown.has(n.parent)) edges.push({ from: nodeId(n.parent), to: nodeId(n.id), kind: 'parent' });
   }
 
-  // Processes (and threads apart from their leader) grouped by the namespaces of the selected types they share.
-  const groups = new Map<string, Group>();
-  const groupOf = (refs: Process['namespaces']) => {
-    const key = sel.links.map((l) => refs[l] ?? '-').join(',');
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, refs, procs: [], threads: [] }));
-    return g;
-  };
-  for (const p of sel.processes) groupOf(p.namespaces).procs.push(p);
-  const pids = new Set(sel.processes.map((p) => p.pid));
-  for (const t of img.threads) if (pids.has(t.pid)) groupOf(t.namespaces).threads.push(t);
+  const groups = groupProcesses(img, sel);
   let gi = 0;
   for (const g of groups.values()) {
     const id = `set${++gi}`;
@@ -246,16 +251,7 @@ export function buildParentPicture(img: Image, opts: Filter = {}): Picture {
   }
   if (flat.nodes.length) scope.boxes.push(flat);
 
-  const groups = new Map<string, Group>();
-  const groupOf = (refs: Process['namespaces']) => {
-    const key = sel.links.map((l) => refs[l] ?? '-').join(',');
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, refs, procs: [], threads: [] }));
-    return g;
-  };
-  for (const p of sel.processes) groupOf(p.namespaces).procs.push(p);
-  const pids = new Set(sel.processes.map((p) => p.pid));
-  for (const t of img.threads) if (pids.has(t.pid)) groupOf(t.namespaces).threads.push(t);
+  const groups = groupProcesses(img, sel);
   let gi = 0;
   for (const g of groups.values()) {
     const id = `set${++gi}`;
