@@ -4,7 +4,8 @@
 import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
 import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js';
 import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
-import { PLAN_VERSION, type Plan, type Step } from './schema.js';
+import type { Plan, Step } from './schema.js';
+import { PLAN_VERSION } from './version.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 import { PlanError } from './validate.js';
 import { planNet, type ExternalMapping } from './net.js';

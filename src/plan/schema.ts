@@ -5,7 +5,9 @@ import { IdMapLine, Timespec } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
 import { NetPlan } from './net.js';
 
-export const PLAN_VERSION = 2;
+import { PLAN_VERSION } from './version.js';
+
+export { PLAN_VERSION };
 
 const id = z.number().int().min(1);
 const NsType = z.enum(NS_TYPES);
