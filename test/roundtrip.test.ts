@@ -271,6 +271,20 @@ test('--bind and --netns-prefix are undone at release', async (t) => {
   t.false(readFileSync(`/proc/${mnt.pid}/mountinfo`, 'utf8').includes(binds), 'nothing mounted under the bind directory');
 });
 
+test('--no-bind: the bind mounts that held namespaces in the dump are not made again, and nothing is bound elsewhere', async (t) => {
+  const topo = await startTopology(t, 'holders');
+  const dir = dumpToJson(t, topo.pid).dir;
+  // In a directory of its own: yargs once read --no-bind as "--bind false" and bound under ./false.
+  const cwd = tempDir(t);
+  const held = await hold(t, dir, ['--no-bind'], ['env', '-C', cwd]);
+  for (const s of Object.values(held.ready.sets)) t.deepEqual(Object.keys(s.bound ?? {}), [], JSON.stringify(s));
+  t.false(existsSync(join(cwd, 'false')));
+  // The uts namespace the dump found held by a bind mount on /mnt/uts is made, but not bound there.
+  const nsfsMounts = Object.values(held.ready.sets).flatMap((s) => readFileSync(`/proc/${s.pid}/mountinfo`, 'utf8').split('\n').filter((l) => / - nsfs /.test(l)));
+  t.deepEqual(nsfsMounts, []);
+  t.is(await held.stop(), 0, held.stderr());
+});
+
 test('a placeholder killed while held: the restore releases everything else, exit 9, one line', async (t) => {
   const topo = await startTopology(t, 'three-levels');
   const dir = dumpToJson(t, topo.pid).dir;

@@ -17,6 +17,8 @@ export const EXIT = {
   /** diff: the search for an isomorphism hit its time bound before deciding. */
   DIFF_UNDECIDED: 10,
   INTERNAL: 70,
+  /** The reader of stdout went away (`| head`): 128 + SIGPIPE, as a C tool killed by it ends. */
+  READER_GONE: 141,
 } as const;
 
 /** What each exit code means, for --help and the man page (README "Exit codes" says it at length). */
@@ -33,6 +35,7 @@ export const EXIT_MEANINGS: readonly [number, string][] = [
   [EXIT.RESTORE_FAILED, 'restore: a step failed, or a placeholder died; everything made was released'],
   [EXIT.DIFF_UNDECIDED, 'diff: undecided, the search hit its time bound (--timeout)'],
   [EXIT.INTERNAL, 'internal error (a bug; NSDUMP_DEBUG=1 prints the stack)'],
+  [EXIT.READER_GONE, 'the reader of the output went away (| head), as SIGPIPE would end a C tool; not restore'],
 ];
 
 /** Name → exit code for every error class the library throws. */

@@ -82,8 +82,8 @@ const HANDLERS: Record<string, (a: Args) => Promise<number | void>> = {
       set: a.set as number | undefined,
       pid: a.pid as number | undefined,
       eventsFd: a['events-fd'] as number | undefined,
-      noBind: a['no-bind'] === true,
-      bind: a.bind as string | undefined,
+      noBind: a['no-bind'] === true || a.bind === false,
+      bind: typeof a.bind === 'string' ? a.bind : undefined,
       netnsPrefix: a['netns-prefix'] as string | undefined,
       external: a.external as string[] | undefined,
     });
@@ -131,6 +131,9 @@ function knownCommand(name: string): CommandDef {
   return c;
 }
 
+/** Whether `c` has a flag no-NAME beside the valued option NAME (yargs turns --no-NAME into NAME = false). */
+const negatedBy = (c: CommandDef, o: { name: string }) => c.options.some((x) => x.name === `no-${o.name}`);
+
 /** One yargs command from its table entry; positionals are all optional to yargs, checked here. */
 function define(y: Argv, c: CommandDef): Argv {
   const spec = [c.name, ...c.positionals.map((p) => (p.variadic ? `[${p.name}..]` : `[${p.name}]`))].join(' ');
@@ -144,7 +147,9 @@ function define(y: Argv, c: CommandDef): Argv {
           ...(o.short ? { alias: o.short } : {}),
           type: o.arg ? 'string' : 'boolean',
           ...(o.repeatable ? { array: true } : {}),
-          ...(o.arg ? { coerce: (v: unknown) => (Array.isArray(v) ? v.map((x) => checkValue(o, x)) : checkValue(o, v)) } : {}),
+          // yargs reads --no-X as X = false: where the command has a no-X flag of its own (restore's
+          // --no-bind beside --bind DIR), that false is the flag, not a value to check.
+          ...(o.arg ? { coerce: (v: unknown) => (v === false && negatedBy(c, o) ? false : Array.isArray(v) ? v.map((x) => checkValue(o, x)) : checkValue(o, v)) } : {}),
           // A negatable flag's default is decided at run time: left undefined unless given.
           ...(!o.arg && !o.negatable ? { default: false } : {}),
           hidden: true,
@@ -195,7 +200,7 @@ const cmd = first === undefined ? undefined : commandNamed(first);
 if (cmd?.name !== 'restore') {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    process.exit(128 + 13);
+    process.exit(EXIT.READER_GONE);
   });
 }
 

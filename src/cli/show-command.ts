@@ -7,8 +7,8 @@ import { renderMermaid } from '../show/mermaid.js';
 import { buildParentPicture, buildPicture } from '../show/picture.js';
 import { renderTree, type TreeKind } from '../show/tree.js';
 import { UsageError } from './exit-codes.js';
+import type { SHOW_FORMATS } from './options.js';
 
-export const SHOW_FORMATS = ['text', 'json', 'dot', 'mermaid', 'svg'] as const;
 export type ShowFormat = (typeof SHOW_FORMATS)[number];
 
 export interface ShowOptions {

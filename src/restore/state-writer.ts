@@ -10,6 +10,7 @@ import { readFileSync, writeSync, openSync, closeSync, writeFileSync } from 'nod
 import * as z from 'zod';
 import { setns, setUtsName } from '../kernel/ffi.js';
 import { CLONE_FLAGS } from '../model/species.js';
+import { pathToFileURL } from 'node:url';
 
 export const StateJob = z.object({
   /** The executor's pid: namespaces are reached as /proc/PID/fd/N of its fds. */
@@ -78,7 +79,7 @@ export function writeState(job: StateJob): StateResult {
 }
 
 // Run as a program: the job on stdin, the result on fd 3.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const job = StateJob.parse(JSON.parse(readFileSync(0, 'utf8')));
   writeSync(3, `${JSON.stringify(writeState(job))}\n`);
 }
