@@ -4,14 +4,15 @@
 // happens in this multi-threaded Node process).
 import { execFile, spawnSync } from 'node:child_process';
 import { IPC_SYSCTLS } from '../model/ipc.js';
+import { sysctlPath, sysctlValue } from '../model/sysctl.js';
 
-const FILES = IPC_SYSCTLS.map((k) => `/proc/sys/${k.replace(/\./g, '/')}`);
+const FILES = IPC_SYSCTLS.map(sysctlPath);
 const ARGV = ['--ipc', '--', 'cat', ...FILES];
 
 /** Name → value as the state writer compares them (whitespace runs as one space); empty if unknown. */
 function parse(ok: boolean, stdout: string): Map<string, string> {
   const lines = ok ? stdout.trim().split('\n') : [];
-  return new Map(lines.length === IPC_SYSCTLS.length ? IPC_SYSCTLS.map((k, i) => [k, lines[i]!.trim().replace(/\s+/g, ' ')]) : []);
+  return new Map(lines.length === IPC_SYSCTLS.length ? IPC_SYSCTLS.map((k, i) => [k, sysctlValue(lines[i]!)]) : []);
 }
 
 let cached: Map<string, string> | undefined;

@@ -10,6 +10,7 @@ import { readFileSync, writeSync, openSync, closeSync, writeFileSync } from 'nod
 import * as z from 'zod';
 import { setns, setUtsName } from '../kernel/ffi.js';
 import { CLONE_FLAGS } from '../model/species.js';
+import { sysctlPath, sysctlValue } from '../model/sysctl.js';
 import { pathToFileURL } from 'node:url';
 
 export const StateJob = z.object({
@@ -32,6 +33,13 @@ function enter(pid: number, fd: number, type: 'uts' | 'ipc' | 'net'): void {
   }
 }
 
+/** Write a sysctl of the thread's namespace, unless it already has that value (a write may be refused where a read is not). */
+function writeSysctl(name: string, value: string): void {
+  const path = sysctlPath(name);
+  if (sysctlValue(readFileSync(path, 'utf8')) === value) return;
+  writeFileSync(path, `${value}\n`);
+}
+
 export function writeState(job: StateJob): StateResult {
   let current = '';
   try {
@@ -49,11 +57,7 @@ export function writeState(job: StateJob): StateResult {
       process.setegid!(i.gid);
       process.seteuid!(i.uid);
       try {
-        for (const [k, v] of i.sysctls) {
-          const path = `/proc/sys/${k.replace(/\./g, '/')}`;
-          if (readFileSync(path, 'utf8').trim().replace(/\s+/g, ' ') === v) continue;
-          writeFileSync(path, `${v}\n`);
-        }
+        for (const [k, v] of i.sysctls) writeSysctl(k, v);
       } finally {
         process.seteuid!(0);
         process.setegid!(0);
@@ -63,10 +67,8 @@ export function writeState(job: StateJob): StateResult {
       current = n.ns;
       enter(job.pid, n.fd, 'net');
       for (const [k, v] of n.sysctls) {
-        const path = `/proc/sys/${k.replace(/\./g, '/')}`;
         try {
-          if (readFileSync(path, 'utf8').trim().replace(/\s+/g, ' ') === v) continue;
-          writeFileSync(path, `${v}\n`);
+          writeSysctl(k, v);
         } catch (err) {
           throw new Error(`${k}: ${err instanceof Error ? err.message : String(err)}`);
         }

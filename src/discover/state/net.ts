@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import type { NsNode } from '../graph.js';
 import type { NetInterface, NetRoute, NetRule, StateOf } from '../../model/image.js';
 import { FRESH_NAMESPACE_RULES, NET_SYSCTLS, ruleText } from '../../model/net.js';
+import { sysctlValue } from '../../model/sysctl.js';
 import { close, open } from '../../kernel/ffi.js';
 import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket, type Link } from '../../kernel/netlink.js';
 import type { StateContext, StateResult } from './context.js';
@@ -25,7 +26,7 @@ const SYSCTL_ROOT = '/proc/sys/net';
 function sysctlValues(texts: (string | null)[], paths: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   texts.forEach((t, i) => {
-    if (t !== null && t !== undefined) out.set(paths[i]!, t.trim().split(/\s+/).join(' '));
+    if (t !== null && t !== undefined) out.set(paths[i]!, sysctlValue(t));
   });
   return out;
 }

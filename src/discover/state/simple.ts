@@ -6,6 +6,7 @@ import { nsMntGetInfo } from '../../kernel/nsfs.js';
 import { readFileAt } from '../../kernel/ffi.js';
 import { readInside } from '../helper.js';
 import { IPC_SYSCTLS } from '../../model/ipc.js';
+import { sysctlPath, sysctlValue } from '../../model/sysctl.js';
 import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
@@ -15,17 +16,15 @@ export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'u
 
 
 
-const SYSCTL_PATHS = Object.fromEntries(IPC_SYSCTLS.map((n) => [n, `/proc/sys/${n.replace(/\./g, '/')}`])) as Record<string, string>;
 
 export function readIpc(ctx: StateContext, node: NsNode): StateResult<StateOf<'ipc'>> {
-  const texts = ctx.within('ipc', node, { kind: 'sysctls', paths: IPC_SYSCTLS.map((n) => SYSCTL_PATHS[n]!) });
+  const texts = ctx.within('ipc', node, { kind: 'sysctls', paths: IPC_SYSCTLS.map(sysctlPath) });
   const sysctls: Record<string, string> = {};
   const missing: string[] = [];
   IPC_SYSCTLS.forEach((name, i) => {
     const text = texts[i];
-    // kernel.sem separates its four values with tabs; store them space-separated.
     if (text === null || text === undefined) missing.push(name);
-    else sysctls[name] = text.trim().split(/\s+/).join(' ');
+    else sysctls[name] = sysctlValue(text);
   });
   return { state: { sysctls }, note: missing.length ? `not on this kernel: ${missing.join(', ')}` : '' };
 }
