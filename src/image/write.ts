@@ -1,12 +1,11 @@
 // Why: an image directory appears whole or not at all. Files are written and fsynced into a
 // temporary sibling directory, which is then renamed into place without replacing anything. The
-// writer holds an flock on its temporary directory for as long as it lives; a temporary directory
-// nobody holds a lock on belongs to a dump that was killed, and the next dump into the same
-// parent removes it. The parent itself is locked shared while a directory is made and locked, and
-// exclusively while stale ones are swept, so a sweep never sees a fresh directory before its lock.
-import { closeSync, fsyncSync, lstatSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+// writer holds the temporary directory's lock for as long as it lives (kernel/locked-dir.ts); one
+// nobody holds belongs to a dump that was killed, and the next dump into the same parent removes it.
+import { closeSync, fsyncSync, lstatSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY, close, flock, open, renameNoReplace } from '../kernel/ffi.js';
+import { close, renameNoReplace } from '../kernel/ffi.js';
+import { makeLockedDir, sweepAbandoned } from '../kernel/locked-dir.js';
 import { isErrno, fromNodeError } from '../kernel/errors.js';
 import type { Image } from '../model/image.js';
 import { FILES, encodeImage, type FileKind } from './codec.js';
@@ -41,67 +40,20 @@ function exists(path: string): boolean {
 /** Temporary directories are `.NAME.nsdump-XXXXXX` (mkdtemp's six characters). */
 const TEMP_NAME = /^\..+\.nsdump-[A-Za-z0-9]{6}$/;
 
-function openDirFd(path: string): number | undefined {
-  try {
-    return open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Remove the temporary directories of killed dumps in `parent`: those of our own uid that nobody
  * holds a lock on. Skipped (it is only tidying) when another dump is making its directory now.
  */
 export function sweepStale(parent: string): string[] {
-  const pfd = openDirFd(parent);
-  if (pfd === undefined) return [];
-  const removed: string[] = [];
-  try {
-    if (!flock(pfd, LOCK_EX | LOCK_NB, parent)) return [];
-    for (const name of readdirSync(parent)) {
-      if (!TEMP_NAME.test(name)) continue;
-      const path = join(parent, name);
-      let st;
-      try {
-        st = lstatSync(path);
-      } catch {
-        continue;
-      }
-      if (!st.isDirectory() || st.uid !== process.geteuid?.()) continue;
-      const fd = openDirFd(path);
-      if (fd === undefined) continue;
-      try {
-        // The lock is free: its writer is gone (a live writer holds it until it exits).
-        if (!flock(fd, LOCK_EX | LOCK_NB, path)) continue;
-        rmSync(path, { recursive: true, force: true });
-        removed.push(path);
-      } finally {
-        close(fd);
-      }
+  return sweepAbandoned(parent, (name, path) => {
+    if (!TEMP_NAME.test(name)) return false;
+    try {
+      const st = lstatSync(path);
+      return st.isDirectory() && st.uid === process.geteuid?.();
+    } catch {
+      return false;
     }
-  } finally {
-    close(pfd);
-  }
-  return removed;
-}
-
-/** A fresh temporary directory beside the target, locked by us before any sweep can look at it. */
-function makeLockedTemp(parent: string, target: string): { tmp: string; lockFd: number } {
-  const pfd = openDirFd(parent);
-  // Blocks only while a sweep holds the parent exclusively: a scan of one directory.
-  if (pfd !== undefined) flock(pfd, LOCK_SH, parent);
-  try {
-    const tmp = mkdtempSync(join(parent, `.${basename(target)}.nsdump-`));
-    const lockFd = open(tmp, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    flock(lockFd, LOCK_EX, tmp);
-    return { tmp, lockFd };
-  } finally {
-    if (pfd !== undefined) {
-      flock(pfd, LOCK_UN, parent);
-      close(pfd);
-    }
-  }
+  });
 }
 
 const WHY: Record<string, string> = {
@@ -155,7 +107,7 @@ export function writeImage(dir: string, img: Image, beforeCommit?: () => void): 
   let tmp: string;
   let lockFd: number;
   try {
-    ({ tmp, lockFd } = makeLockedTemp(parent, target));
+    ({ path: tmp, lockFd } = makeLockedDir(parent, `.${basename(target)}.nsdump-`));
   } catch (err) {
     throw new OutputError(`${dir}: cannot create a directory beside it: ${(err as Error).message}`);
   }

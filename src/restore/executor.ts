@@ -5,12 +5,12 @@
 // every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
 // or death releases everything: every agent and placeholder ends when its channel closes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, mkdtempSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCK_EX, LOCK_NB, becomeSubreaper, close as closeRaw, flock, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
+import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
@@ -22,6 +22,7 @@ import { freshIpcDefaultsAsync, sysctlsToWrite } from './ipc-defaults.js';
 import { ipCommand } from './net.js';
 import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
 import { isErrno } from '../kernel/errors.js';
+import { makeLockedDir, sweepAbandoned } from '../kernel/locked-dir.js';
 
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
@@ -220,7 +221,7 @@ export class Executor {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     this.replay = new ReplayBuilder(img, new Map());
     sweepStaleDirs();
-    ({ dir: this.dir, lockFd: this.lockFd } = makeLockedDir());
+    ({ dir: this.dir, lockFd: this.lockFd } = makeFifoDir());
     // The agent's program, read by path: as an argument it would cost the agent that forks a
     // child one read(2) per byte (sh reads a pipe a byte at a time).
     this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
@@ -780,7 +781,7 @@ export class Executor {
     this.held.clear();
     for (const fd of [...this.fds]) this.closeTracked(fd);
     rmSync(this.dir, { recursive: true, force: true });
-    closeSync(this.lockFd);
+    closeRaw(this.lockFd);
     process.off('SIGCHLD', this.onChild);
     this.emit({ event: 'released', reason });
   }
@@ -816,57 +817,30 @@ export function channelRoot(): string {
 }
 
 /**
- * This restore's FIFO directory, locked before anyone may sweep it: made under a hidden name,
- * flock'ed, then renamed to the name sweepers look at (the lock is on the directory itself, so it
- * follows the rename). 0711: agents running as other uids reach their FIFOs by name, nobody can
- * list them.
+ * This restore's FIFO directory, locked for as long as the restore lives (kernel/locked-dir.ts).
+ * 0711: agents running as other uids reach their FIFOs by name, nobody can list them.
  */
-function makeLockedDir(): { dir: string; lockFd: number } {
-  const tmp = mkdtempSync(join(channelRoot(), `.nsdump-restore-${process.pid}-`));
-  const lockFd = openSync(tmp, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  flock(lockFd, LOCK_EX, `lock ${tmp}`);
-  chmodSync(tmp, 0o711);
-  const dir = join(channelRoot(), basename(tmp).slice(1));
-  renameSync(tmp, dir);
-  return { dir, lockFd };
+function makeFifoDir(): { dir: string; lockFd: number } {
+  const { path, lockFd } = makeLockedDir(channelRoot(), `nsdump-restore-${process.pid}-`);
+  chmodSync(path, 0o711);
+  return { dir: path, lockFd };
 }
 
 /**
  * A restore killed outright cannot remove its FIFO directory: later ones remove every directory
- * whose restore is provably gone — its lock can be taken (the kernel drops a flock with the last
- * fd, however its owner ended). A pid check alone is not proof: a restore in a pid namespace of
- * its own (a container) sees none of the host's pids, and a live restore's directory went that
- * way (a failed test run). The dead-pid check is kept as a second condition, for directories
- * left by versions that did not lock. A hidden directory is one killed between mkdtemp and rename.
+ * whose restore is provably gone — its lock can be taken. A pid check alone is not proof: a
+ * restore in a pid namespace of its own (a container) sees none of the host's pids, and a live
+ * restore's directory went that way (a failed test run). The dead-pid check is kept as a second
+ * condition, for directories left by versions that did not lock.
  */
 function sweepStaleDirs(): void {
-  const root = channelRoot();
-  let names: string[] = [];
   try {
-    names = readdirSync(root);
+    sweepAbandoned(channelRoot(), (name) => {
+      const m = /^nsdump-restore-(\d+)-\w+$/.exec(name);
+      return m !== null && !alive(Number(m[1]));
+    });
   } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^\.?nsdump-restore-(\d+)-\w+$/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
-    const path = join(root, name);
-    let fd: number;
-    try {
-      fd = openSync(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
-    } catch {
-      continue;
-    }
-    try {
-      if (!flock(fd, LOCK_EX | LOCK_NB, `lock ${path}`)) continue;
-      // A hidden one may be a live restore between its mkdtemp and its flock: only when old.
-      if (name.startsWith('.') && Date.now() - statSync(path).mtimeMs < 60_000) continue;
-      rmSync(path, { recursive: true, force: true });
-    } catch {
-      // someone else swept it meanwhile, or it is not ours to judge
-    } finally {
-      closeSync(fd);
-    }
+    // only tidying: a directory someone else swept meanwhile, or not ours to judge
   }
 }
 
