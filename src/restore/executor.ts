@@ -10,7 +10,7 @@ import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
+import { becomeSubreaper, close as closeRaw, mkfifo, uname, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
@@ -250,9 +250,24 @@ export class Executor {
   async make(): Promise<Extract<RestoreEvent, { event: 'ready' }>> {
     becomeSubreaper();
     raiseNofileLimit();
-    // The state writer is a Node process: started now, it loads while the namespaces are made.
-    this.stateWriter = this.startStateWriter();
-    this.ipcDefaults = freshIpcDefaultsAsync();
+    // The state writer is a Node process: started now, it loads while the namespaces are made —
+    // but only where there is state to write, for its start-up takes a core from the making.
+    // Every uts namespace the restore makes starts with the executor's own names (hostnames are
+    // written only after all are made, and each is copied from its creator's), so one whose dumped
+    // names are the executor's needs no write.
+    const own = uname();
+    this.ownUts = { hostname: own.nodename, domainname: own.domainname };
+    const made = this.img.namespaces.filter((n) => !n.inScope);
+    const utsToWrite = made.some((n) => n.type === 'uts' && n.state && this.utsDiffers(n.state as StateOf<'uts'>));
+    const ipcToCheck = made.some((n) => n.type === 'ipc' && n.state && orderedSysctls((n.state as StateOf<'ipc'>).sysctls).length > 0);
+    if (utsToWrite || this.plan.net.sysctls.length) this.stateWriter = this.startStateWriter();
+    this.ipcDefaults = ipcToCheck ? freshIpcDefaultsAsync() : Promise.resolve(new Map());
+    if (ipcToCheck && !this.stateWriter) {
+      const ipcs = made.filter((n) => n.type === 'ipc' && n.state).map((n) => orderedSysctls((n.state as StateOf<'ipc'>).sysctls));
+      void this.ipcDefaults.then((defaults) => {
+        if (!this.stateWriter && !this.releasing && ipcs.some((w) => sysctlsToWrite(w, defaults).length)) this.stateWriter = this.startStateWriter();
+      });
+    }
     await this.startLauncher();
     this.opts.onStage?.('launcher');
     process.on('SIGCHLD', this.onChild);
@@ -602,24 +617,16 @@ export class Executor {
       const fd = this.held.get(ns);
       if (fd !== undefined) job.net.push({ ns: `net#${ns}`, fd, sysctls });
     }
-    const defaults = await this.ipcDefaults!;
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
         const u = n.state as StateOf<'uts'>;
-        job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
-      }
-      if (n.type === 'ipc' && n.state) {
-        // The kernel lets only the ipc namespace's root write its sysctls (global root where the
-        // owner maps no uid 0).
-        const owner = n.owner!;
-        const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
-        const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
-        const sysctls = sysctlsToWrite(orderedSysctls((n.state as StateOf<'ipc'>).sysctls), defaults);
-        if (sysctls.length) job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls });
+        if (this.utsDiffers(u)) job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
       }
     }
-    const w = this.stateWriter!;
+    job.ipc = this.ipcJob(await this.ipcDefaults!);
+    if (!job.uts.length && !job.ipc.length && !job.net.length && !this.stateWriter) return;
+    const w = (this.stateWriter ??= this.startStateWriter());
     w.child.stdin!.end(JSON.stringify(job));
     const { out, err } = await w.result;
     let res: StateResult;
@@ -629,6 +636,30 @@ export class Executor {
       throw this.fail(0, `the state writer failed: ${err.trim().split('\n').at(-1) ?? 'no answer'}`);
     }
     if (!res.ok) throw this.fail(0, `cannot set the state of ${res.ns}: ${res.reason}`);
+  }
+
+  /** The executor's own hostname and domainname: what every uts namespace it makes starts with. */
+  private ownUts: { hostname: string; domainname: string } | undefined;
+
+  private utsDiffers(u: StateOf<'uts'>): boolean {
+    return u.hostname !== this.ownUts!.hostname || u.domainname !== this.ownUts!.domainname;
+  }
+
+  /** The ipc sysctls to write: those that differ from a new ipc namespace's defaults. */
+  private ipcJob(defaults: Map<string, string>): StateJob['ipc'] {
+    const out: StateJob['ipc'] = [];
+    for (const [id, fd] of this.held) {
+      const n = this.ids.get(id)!;
+      if (n.type !== 'ipc' || !n.state) continue;
+      // The kernel lets only the ipc namespace's root write its sysctls (global root where the
+      // owner maps no uid 0).
+      const owner = n.owner!;
+      const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
+      const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
+      const sysctls = sysctlsToWrite(orderedSysctls((n.state as StateOf<'ipc'>).sysctls), defaults);
+      if (sysctls.length) out.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls });
+    }
+    return out;
   }
 
   private fail(n: number, reason: string): Error {
