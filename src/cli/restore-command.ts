@@ -6,7 +6,9 @@ import { readImage } from '../image/read.js';
 import { buildPlan } from '../plan/build.js';
 import { parseExternal } from '../plan/net.js';
 import { PlanError, validateForPlan } from '../plan/validate.js';
-import { Executor, RestoreError, type RestoreEvent } from '../restore/executor.js';
+import { Executor, RestoreError, Startup, type RestoreEvent } from '../restore/executor.js';
+import type { Image } from '../model/image.js';
+import type { Plan } from '../plan/schema.js';
 import { preflight } from '../restore/preflight.js';
 import { unbindDir } from '../restore/binds.js';
 import { targetOf } from '../plan/target.js';
@@ -43,23 +45,25 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
   const external = (opts.external ?? []).map(parseExternal);
   const timer = stageTimer();
-  const img = readImage(opts.dir);
-  timer.mark('read');
-  validateForPlan(opts.dir, img);
-  const plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
-  if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
-  let set = plan.rootSet;
-  if (opts.set !== undefined) {
-    if (!plan.steps.some((s) => s.op === 'spawn' && s.set === opts.set)) throw new UsageError(`--set ${opts.set}: the plan has sets 1 to ${plan.steps.filter((s) => s.op === 'spawn').length}`);
-    set = opts.set;
+  // The launcher starts while the image is read and planned. Not for a caller preflight will
+  // refuse (not root): nothing is started for it.
+  const start = process.geteuid?.() === 0 ? new Startup() : undefined;
+  let img: Image;
+  let plan: Plan;
+  let set: number;
+  try {
+    img = readImage(opts.dir);
+    timer.mark('read');
+    validateForPlan(opts.dir, img);
+    plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
+    if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
+    set = chooseSet(plan, opts);
+    preflight(plan, img);
+    timer.mark('plan');
+  } catch (err) {
+    start?.dispose();
+    throw err;
   }
-  if (opts.pid !== undefined) {
-    const s = plan.steps.find((x) => x.op === 'spawn' && x.pids.includes(opts.pid!));
-    if (!s || s.op !== 'spawn') throw new UsageError(`--pid ${opts.pid}: no process of the dumped tree has that pid`);
-    set = s.set;
-  }
-  preflight(plan, img);
-  timer.mark('plan');
 
   const tty = process.stderr.isTTY;
   const onEvent = (e: RestoreEvent) => {
@@ -67,7 +71,13 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
     else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${printable(e.summary)}\n`);
   };
-  const exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix });
+  let exec: Executor;
+  try {
+    exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix }, start);
+  } catch (err) {
+    start?.dispose();
+    throw err;
+  }
   // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
   let signalled: NodeJS.Signals | undefined;
   let wake: () => void = () => undefined;
@@ -111,6 +121,20 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     }
     throw err;
   }
+}
+
+/** The set a command joins: the dumped root's, or --set's, or the set of --pid. */
+function chooseSet(plan: Plan, opts: RestoreCommandOptions): number {
+  if (opts.set !== undefined) {
+    if (!plan.steps.some((s) => s.op === 'spawn' && s.set === opts.set)) throw new UsageError(`--set ${opts.set}: the plan has sets 1 to ${plan.steps.filter((s) => s.op === 'spawn').length}`);
+    return opts.set;
+  }
+  if (opts.pid !== undefined) {
+    const s = plan.steps.find((x) => x.op === 'spawn' && x.pids.includes(opts.pid!));
+    if (!s || s.op !== 'spawn') throw new UsageError(`--pid ${opts.pid}: no process of the dumped tree has that pid`);
+    return s.set;
+  }
+  return plan.rootSet;
 }
 
 function childrenOf(pid: number): number[] {

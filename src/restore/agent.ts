@@ -10,11 +10,14 @@
  * /proc shows it, found with `cd -P /proc/self`, so it is right in any pid namespace), then
  * `done TOKEN STATUS` or `spawned TOKEN LOCALPID` per command. Verbs:
  *  - run ARGV: run in the foreground (stdio closed but stderr), report the status;
- *  - spawn IN OUT ERR ARGV: run in the background with the named FIFOs as its fds 3, 4 and 2, opened
- *    here before the fork so that the executor, which reads OUT only after `spawned`, never sees an
- *    end-of-file before the child had it open;
- *  - exec ARGV: replace this agent (fds 3, 4 and 2 stay: the new program is the next agent);
+ *  - spawn IN OUT ERR CHAIN: run CHAIN followed by a new agent (`sh AGENT nsdump-agent`) in the
+ *    background, with the FIFOs IN, OUT and ERR (names in the agent's own directory) as its fds 3,
+ *    4 and 2, opened here before the fork so that the executor, which reads OUT only after
+ *    `spawned`, never sees an end-of-file before the child had it open;
+ *  - exec CHAIN: replace this agent by CHAIN followed by a new agent (fds 3, 4 and 2 stay);
  *  - wait LOCALPID: reap a background child.
+ * sh reads a pipe a byte at a time, one read(2) each: the agent's path and its directory are not
+ * sent with every command, as they were (half of a launcher's ~300 bytes a spawn).
  * End of input (the executor closed the channel, or died) ends the agent: that is how every process
  * the restore made goes away with nsdump, even when nsdump is killed. While it waits for input the
  * agent is a placeholder: it keeps its namespaces alive and does nothing else.
@@ -28,8 +31,8 @@ export const AGENT = [
   'while [ "$n" -gt 0 ]; do IFS= read -r a <&3 || exit 92; set -- "$@" "$a"; n=$((n - 1)); done',
   'case $verb in',
   `run) "$@" 3<&- 4>&- </dev/null >/dev/null; printf 'done %s %s\\n' "$tok" "$?" >&4 ;;`,
-  `spawn) exec 5<"$1" 6>"$2" 7>"$3" || exit 93; shift 3; "$@" 3<&5 4>&6 2>&7 5<&- 6>&- 7>&- </dev/null >/dev/null & p=$!; exec 5<&- 6>&- 7>&-; printf 'spawned %s %s\\n' "$tok" "$p" >&4 ;;`,
-  'exec) exec "$@" ;;',
+  `spawn) exec 5<"\${0%/*}/$1" 6>"\${0%/*}/$2" 7>"\${0%/*}/$3" || exit 93; shift 3; "$@" sh "$0" nsdump-agent 3<&5 4>&6 2>&7 5<&- 6>&- 7>&- </dev/null >/dev/null & p=$!; exec 5<&- 6>&- 7>&-; printf 'spawned %s %s\\n' "$tok" "$p" >&4 ;;`,
+  'exec) exec "$@" sh "$0" nsdump-agent ;;',
   `wait) wait "$1"; printf 'done %s %s\\n' "$tok" "$?" >&4 ;;`,
   '*) exit 94 ;;',
   'esac',

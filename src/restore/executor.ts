@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, uname, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
@@ -69,8 +69,6 @@ class Channel {
   private readonly waiters: { want: (l: string) => boolean; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
   private ended = false;
   private err = '';
-  private readonly queue: (() => void)[] = [];
-  private busy = false;
   private tok = 0;
 
   constructor(
@@ -115,33 +113,17 @@ class Channel {
     return this.next((l) => l.startsWith('hello ')).then((l) => Number(l.slice(6)));
   }
 
-  /** One command at a time: the agent is a loop. */
+  /**
+   * Commands are written as they come, without waiting for the replies of earlier ones: the agent
+   * reads them in order and each reply names its command's token. The launcher so forks one child
+   * after another without a round trip through our event loop between them.
+   */
   command(verb: 'run' | 'spawn' | 'exec' | 'wait', args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const go = () => {
-        const tok = String(++this.tok);
-        for (const a of args) if (a.includes('\n')) return reject(new Error(`an argument holds a newline: ${JSON.stringify(a)}`));
-        const reply = verb === 'exec' ? Promise.resolve('') : this.next((l) => l.startsWith(`${verb === 'spawn' ? 'spawned' : 'done'} ${tok} `));
-        this.write(`${verb}\n${tok}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
-        reply.then(
-          (l) => {
-            this.busy = false;
-            this.queue.shift()?.();
-            resolve(l.split(' ')[2] ?? '');
-          },
-          (e: Error) => {
-            this.busy = false;
-            this.queue.shift()?.();
-            reject(e);
-          },
-        );
-      };
-      if (this.busy) this.queue.push(go);
-      else {
-        this.busy = true;
-        go();
-      }
-    });
+    for (const a of args) if (a.includes('\n')) return Promise.reject(new Error(`an argument holds a newline: ${JSON.stringify(a)}`));
+    const tok = String(++this.tok);
+    const reply = verb === 'exec' ? Promise.resolve('') : this.next((l) => l.startsWith(`${verb === 'spawn' ? 'spawned' : 'done'} ${tok} `));
+    this.write(`${verb}\n${tok}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
+    return reply.then((l) => l.split(' ')[2] ?? '');
   }
 }
 
@@ -217,15 +199,16 @@ export class Executor {
     private readonly plan: Plan,
     private readonly img: Image,
     private readonly opts: ExecuteOptions = {},
+    private readonly start: Startup = new Startup(),
   ) {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     this.replay = new ReplayBuilder(img, new Map());
-    sweepStaleDirs();
-    ({ dir: this.dir, lockFd: this.lockFd } = makeFifoDir());
-    // The agent's program, read by path: as an argument it would cost the agent that forks a
-    // child one read(2) per byte (sh reads a pipe a byte at a time).
-    this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
-    writeFileSync(this.agentArgv[1]!, `${AGENT}\n`, { mode: 0o644 });
+    ({ dir: this.dir, lockFd: this.lockFd } = start);
+    const pid = start.launcher.child.pid;
+    if (pid) {
+      this.spawned.add(pid);
+      this.pids.add(pid);
+    }
     // Where each namespace a chain makes can be reached, decided by the plan, not by which step finishes first.
     for (const s of plan.processes) if (s.chain) for (const m of madeByChain(s.chain, s.passive)) this.makerOf.set(m.id, { node: s.n, link: m.link });
     for (const s of plan.steps) if (s.op === 'spawn') this.spawnOf.set(s.set, s);
@@ -240,7 +223,6 @@ export class Executor {
     const st = this.spawnOf.get(set);
     return st !== undefined && this.ids.get(st.namespaces[t])?.inScope === false;
   }
-  private readonly agentArgv: string[];
 
   private emit(e: RestoreEvent): void {
     this.opts.onEvent?.(e);
@@ -248,8 +230,6 @@ export class Executor {
 
   /** Make every process of the plan; resolves once all of them are ready and the state is set. */
   async make(): Promise<Extract<RestoreEvent, { event: 'ready' }>> {
-    becomeSubreaper();
-    raiseNofileLimit();
     // The state writer is a Node process: started now, it loads while the namespaces are made —
     // but only where there is state to write, for its start-up takes a core from the making.
     // Every uts namespace the restore makes starts with the executor's own names (hostnames are
@@ -323,7 +303,7 @@ export class Executor {
   private launcher: Live | undefined;
 
   private async startLauncher(): Promise<void> {
-    const { ch, child } = this.spawnHere(this.agentArgv);
+    const { ch, child, hello } = this.start.launcher;
     const d = deferred<void>();
     this.launcher = {
       step: { n: 0, set: null, pids: [], parent: 0, how: 'spawn', chain: null, passive: false, forkChild: null, extraWaiter: false, mapsWriter: null, stub: false, uid: 0, gid: 0, summary: 'the launcher' },
@@ -335,7 +315,7 @@ export class Executor {
       resolve: d.resolve,
       reject: d.reject,
     };
-    this.launcher.pid = await ch.hello();
+    this.launcher.pid = await hello;
     d.resolve();
   }
 
@@ -359,8 +339,11 @@ export class Executor {
     return `/proc/${l.pid}/ns/${at.link}`;
   }
 
-  /** The argv of a chain, joins reached through processes of the restore that are in them. */
-  private async argv(c: Chain, agent: string[]): Promise<string[]> {
+  /**
+   * The argv of a chain, joins reached through processes of the restore that are in them; without
+   * the agent that ends it, which the agent that runs the chain adds.
+   */
+  private async argv(c: Chain): Promise<string[]> {
     const out: string[] = [];
     if (c.setuid) out.push('setpriv', `--reuid=${c.setuid.uid}`, `--regid=${c.setuid.gid}`, '--keep-groups', '--inh-caps=+all', '--ambient-caps=+all', '--');
     const joins = JOIN_ORDER.filter((t) => c.join[t] !== undefined);
@@ -382,7 +365,7 @@ export class Executor {
       if (c.fork) out.push('--fork');
       out.push('--');
     }
-    return [...out, ...agent];
+    return out;
   }
 
   private fifo(owner: { uid: number | null; gid: number | null }): string {
@@ -408,25 +391,6 @@ export class Executor {
     }
   }
 
-  /** Spawn a chain from the executor itself, with socket pairs as its fds 3 (in), 4 (out) and 2. */
-  private spawnHere(argv: string[]): { ch: Channel; child: ChildProcess } {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: taggedEnv() });
-    child.on('error', () => undefined);
-    if (child.pid) {
-      this.spawned.add(child.pid);
-      this.pids.add(child.pid);
-    }
-    const input = child.stdio[3] as Socket;
-    input.on('error', () => undefined);
-    const ch = new Channel(
-      (s) => input.write(s),
-      () => input.destroy(),
-      () => '',
-    );
-    ch.attach(child.stdio[4] as Socket, child.stderr);
-    return { ch, child };
-  }
-
   /** Spawn a chain from agent `parent`, with FIFOs it opens as the child's fds 3, 4 and 2. */
   private async spawnFrom(parent: Live, argv: string[]): Promise<{ ch: Channel; local: number }> {
     const owner = { uid: parent.step.uid, gid: parent.step.gid };
@@ -449,7 +413,7 @@ export class Executor {
       () => this.closeTracked(inFd),
       drain,
     );
-    const local = Number(await parent.ch!.command('spawn', [inP, outP, errP, ...argv]));
+    const local = Number(await parent.ch!.command('spawn', [basename(inP), basename(outP), basename(errP), ...argv]));
     // Only now does the child hold OUT open: reading earlier could see an end-of-file.
     this.fds.delete(outFd);
     ch.attach(new Socket({ fd: outFd, readable: true, writable: false }), null);
@@ -483,7 +447,7 @@ export class Executor {
     }
     const parent = this.agentOf(s.parent);
     await parent.done;
-    const argv = await this.argv(s.chain!, this.agentArgv);
+    const argv = await this.argv(s.chain!);
     const r = await this.spawnFrom(parent, argv);
     const ch = r.ch;
     l.local = r.local;
@@ -502,7 +466,7 @@ export class Executor {
 
   /** An agent changes itself: exec the chain; the agent after it (or its forked child) says hello again. */
   private async runInPlace(l: Live, c: Chain): Promise<void> {
-    const argv = await this.argv(c, this.agentArgv);
+    const argv = await this.argv(c);
     await l.ch!.command('exec', argv);
     if (l.step.passive) {
       // It is now the waiter (same pid); its forked child says hello on this channel.
@@ -820,6 +784,55 @@ export class Executor {
   /** Reap every process of ours that was re-parented to us and has exited (libuv reaps only its own). */
   private reapAdopted(): void {
     for (const p of this.pids) if (!this.spawned.has(p) && reapIfExited(p)) this.pids.delete(p);
+  }
+}
+
+/**
+ * What a restore can start before it knows its plan, so that it starts while the image is read
+ * and planned (the launcher's sh starts on the other core): the locked FIFO directory with the
+ * agents' program and the launcher agent. An Executor takes it over; a restore that ends before
+ * one does (a bad image, a refused plan) calls dispose().
+ */
+export class Startup {
+  readonly dir: string;
+  readonly lockFd: number;
+  readonly agentArgv: string[];
+  readonly launcher: { ch: Channel; child: ChildProcess; hello: Promise<number> };
+
+  constructor() {
+    // Before the launcher exists: what it forks is re-parented to us once it ends, and inherits
+    // the raised fd limit.
+    becomeSubreaper();
+    raiseNofileLimit();
+    sweepStaleDirs();
+    ({ dir: this.dir, lockFd: this.lockFd } = makeFifoDir());
+    // The agent's program, read by path: as an argument it would cost the agent that forks a
+    // child one read(2) per byte (sh reads a pipe a byte at a time).
+    this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
+    writeFileSync(this.agentArgv[1]!, `${AGENT}\n`, { mode: 0o644 });
+    // With socket pairs as its fds 3 (in), 4 (out) and 2.
+    const child = spawn(this.agentArgv[0]!, this.agentArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: taggedEnv() });
+    child.on('error', () => undefined);
+    const input = child.stdio[3] as Socket;
+    input.on('error', () => undefined);
+    const ch = new Channel(
+      (s) => input.write(s),
+      () => input.destroy(),
+      () => '',
+    );
+    ch.attach(child.stdio[4] as Socket, child.stderr);
+    // Asked now, answered while the plan is made; a failure is the executor's to report.
+    const hello = ch.hello();
+    hello.catch(() => undefined);
+    this.launcher = { ch, child, hello };
+  }
+
+  /** End what was started, for a restore that will not make anything. */
+  dispose(): void {
+    this.launcher.ch.closeInput();
+    if (this.launcher.child.pid) sendSignal(this.launcher.child.pid, SIGKILL);
+    rmSync(this.dir, { recursive: true, force: true });
+    closeRaw(this.lockFd);
   }
 }
 
