@@ -143,7 +143,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
       try {
         for (const link of NS_LINKS) {
           const ino = p.links[link];
-          if (ino !== null) mine.push([link === 'time_for_children' ? 'tfc' : link === 'pid_for_children' ? 'pfc' : 'member', graph.addPath(`${dir}/ns/${link}`, linkType(link), ino).key]);
+          if (ino !== null) mine.push([link === 'time_for_children' ? 'tfc' : link === 'pid_for_children' ? 'pfc' : 'member', graph.addAt(p.dirfd, `ns/${link}`, `${dir}/ns/${link}`, linkType(link), ino).key]);
         }
       } catch (err) {
         // Gone before its namespaces could be pinned: it is left out (checked again at the end).
@@ -160,7 +160,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
         try {
           for (const link of NS_LINKS) {
             const ino = t.links[link];
-            if (ino !== null) tk.add(graph.addPath(`${dir}/task/${t.tid}/ns/${link}`, linkType(link), ino).key);
+            if (ino !== null) tk.add(graph.addAt(p.dirfd, `task/${t.tid}/ns/${link}`, `${dir}/task/${t.tid}/ns/${link}`, linkType(link), ino).key);
           }
           return true;
         } catch (err) {
@@ -171,7 +171,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
       threadKeys.set(p.pid, tk);
       for (const f of p.nsFds) {
         try {
-          const node = graph.addPath(`${dir}/fd/${f.fd}`, f.type, f.inode);
+          const node = graph.addAt(p.dirfd, `fd/${f.fd}`, `${dir}/fd/${f.fd}`, f.type, f.inode);
           f.type = node.type;
           push(fdHolders, node.key, { kind: 'fd', pid: p.pid, fd: f.fd });
         } catch (err) {
@@ -202,7 +202,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
           const type = parsed && nsTypeFromLinkName(parsed[0]);
           if (!parsed || !type) continue;
           try {
-            const held = graph.addPath(`/proc/self/fd/${m.dirfd}/root${mount.mountPoint}`, type, parsed[1]);
+            const held = graph.addAt(m.dirfd, `root${mount.mountPoint}`, `/proc/${m.pid}/root${mount.mountPoint}`, type, parsed[1]);
             push(bindHolders, held.key, { mnt: node.key, path: mount.mountPoint, type });
           } catch (err) {
             // A mount over the bind mount hides it; it still holds the namespace but cannot be opened.
