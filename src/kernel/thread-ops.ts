@@ -3,29 +3,45 @@
 // carry them out: a closure cannot cross into a worker.
 import { AT_FDCWD, close, openDir, readFileAt, readSysctlAt, uname } from './ffi.js';
 import { isErrno } from './errors.js';
-import { openRouteSocket } from './netlink.js';
+import { AF_INET, AF_INET6, type Addr, type Link, type Route, type Rule, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket } from './netlink.js';
 
 export type ThreadOp =
   /** uname(2): nodename and domainname of the thread's uts namespace. */
   | { kind: 'uname' }
   /**
-   * Whole files by absolute path; null where the file does not exist (ENOENT). `otherProcess`:
-   * the same files as another process (a helper) must name them: /proc/self would be its own.
+   * Whole files by absolute path; null where the file does not exist (ENOENT). `pinned`: the same
+   * files as another process (a helper) must reach them — a path under /proc/self/fd/DIRFD is the
+   * caller's own fd, so the helper is handed each file open, opened relative to that directory.
    */
-  | { kind: 'files'; paths: string[]; otherProcess?: string[] }
+  | { kind: 'files'; paths: string[]; pinned?: { dirfd: number; name: string }[] }
   /** A NETLINK_ROUTE socket: it answers for the net namespace it was created in, from any thread. */
   | { kind: 'routeSocket' }
+  /**
+   * What rtnetlink shows of the thread's net namespace: links (unless `links` is false: they may
+   * be asked for elsewhere), addresses, IPv4 and IPv6 rules and routes, through a socket opened
+   * and closed here — as data, so that it can also come back from a helper process.
+   */
+  | { kind: 'netDump'; links: boolean }
   /**
    * /proc/sys files by absolute path, each relative to one fd on its directory and in one read
    * (see readSysctlAt); null where the file does not exist or cannot be read (EIO: an unset value).
    */
   | { kind: 'sysctls'; paths: readonly string[] };
 
+export interface NetDump {
+  links: Link[] | null;
+  addrs: Addr[];
+  rules: Rule[];
+  routes: Route[];
+}
+
 export type ThreadOpResult<O extends ThreadOp> = O extends { kind: 'uname' }
   ? { nodename: string; domainname: string }
   : O extends { kind: 'files' } | { kind: 'sysctls' }
     ? (string | null)[]
-    : number;
+    : O extends { kind: 'netDump' }
+      ? NetDump
+      : number;
 
 /**
  * One directory fd per directory, opened by the reading thread (lookups below /proc/sys/net go by
@@ -61,6 +77,21 @@ function readSysctls(paths: readonly string[]): (string | null)[] {
   }
 }
 
+function netDump(withLinks: boolean): NetDump {
+  const sock = openRouteSocket();
+  try {
+    const families = [AF_INET, AF_INET6] as const;
+    return {
+      links: withLinks ? dumpLinks(sock) : null,
+      addrs: dumpAddrs(sock),
+      rules: families.flatMap((f) => dumpRules(sock, f)),
+      routes: families.flatMap((f) => dumpRoutes(sock, f)),
+    };
+  } finally {
+    closeRouteSocket(sock);
+  }
+}
+
 export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
   switch (op.kind) {
     case 'uname': {
@@ -80,6 +111,8 @@ export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
       return openRouteSocket() as ThreadOpResult<O>;
     case 'sysctls':
       return readSysctls(op.paths) as ThreadOpResult<O>;
+    case 'netDump':
+      return netDump(op.links) as ThreadOpResult<O>;
   }
   throw new Error(`unknown thread op ${(op as { kind: string }).kind}`);
 }

@@ -69,6 +69,8 @@ export class DumpContext {
 
   // state
   scratchFd: number | undefined;
+  /** The user namespace an unprivileged dumper made its scratch net namespace in. */
+  scratchUserFd: number | undefined;
   threads: ThreadNamespaces | undefined;
   nets: NetStateReader | undefined;
   readonly states = new Map<string, StateResult<unknown>>();
@@ -132,6 +134,7 @@ export class DumpContext {
   async close(): Promise<void> {
     this.nets?.close();
     if (this.scratchFd !== undefined) close(this.scratchFd);
+    if (this.scratchUserFd !== undefined) close(this.scratchUserFd);
     await this.threads?.close();
     this.graph.close();
     closeProcesses(this.procs);

@@ -29,7 +29,10 @@ export async function stateStage(ctx: DumpContext): Promise<void> {
   // Made before any thread switches: it is a helper process, waited for asynchronously.
   const hasNet = [...graph.nodes.values()].some((n) => n.type === 'net');
   const scratch = hasNet ? await makeScratchNetns() : { why: 'no net namespace' };
-  if ('fd' in scratch) ctx.scratchFd = scratch.fd;
+  if ('fd' in scratch) {
+    ctx.scratchFd = scratch.fd;
+    if (scratch.userFd !== null) ctx.scratchUserFd = scratch.userFd;
+  }
   ctx.threads = new ThreadNamespaces();
   const self: Member = { pid: process.pid, dirfd: ctx.selfDir! };
   const sc = new StateContext(graph, ctx.members, ctx.timeForChildren, ctx.threads, ctx.scopeKeys, ctx.features, ctx.selfLinks!, self, ctx.mountTables, ctx.gone);
