@@ -61,6 +61,7 @@ const Texts = z.array(z.string().nullable());
 const OK: Record<Exclude<ThreadOp['kind'], 'routeSocket'>, z.ZodType> = {
   uname: z.object({ nodename: z.string(), domainname: z.string() }),
   files: Texts,
+  pinnedFiles: Texts,
   sysctls: Texts,
   netDump: z.object({ links: z.array(LinkSchema).nullable(), addrs: z.array(AddrSchema), rules: z.array(RuleSchema), routes: z.array(RouteSchema) }),
 };
@@ -71,8 +72,8 @@ const Failure = z.object({
 /**
  * Carry out `op` inside the namespaces `joins` (nsenter paths; a user namespace first, so that an
  * unprivileged owner then has the capabilities to join the rest) with nsdump's own reader: the
- * same code as in-process, so the same answer. A `files` op with `pinned` files hands them over
- * open (fds 4, 5, …): the helper, in a child user namespace, may not follow our fds through /proc.
+ * same code as in-process, so the same answer. Pinned files are handed over open (fds 4, 5, …):
+ * the helper, in a child user namespace, may not follow our fds through /proc (ptrace rules).
  * A kernel refusal inside comes back as that SyscallError; a helper that cannot run, as HelperError.
  */
 export function runInside<O extends ThreadOp>(joins: { type: 'user' | 'uts' | 'ipc' | 'net' | 'cgroup'; path: string }[], op: O): ThreadOpResult<O> {
@@ -80,8 +81,8 @@ export function runInside<O extends ThreadOp>(joins: { type: 'user' | 'uts' | 'i
   const opened: number[] = [];
   try {
     let sent: ThreadOp = op;
-    if (op.kind === 'files' && op.pinned) {
-      for (const f of op.pinned) opened.push(openAt(f.dirfd, f.name));
+    if (op.kind === 'pinnedFiles') {
+      for (const f of op.files) opened.push(openAt(f.dirfd, f.name, undefined, f.what));
       sent = { kind: 'files', paths: opened.map((_, i) => `/proc/self/fd/${ANSWER_FD + 1 + i}`) };
     }
     const args = joins.map((j) => `--${j.type}=${j.path}`);

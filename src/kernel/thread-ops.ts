@@ -8,12 +8,14 @@ import { AF_INET, AF_INET6, type Addr, type Link, type Route, type Rule, closeRo
 export type ThreadOp =
   /** uname(2): nodename and domainname of the thread's uts namespace. */
   | { kind: 'uname' }
+  /** Whole files by absolute path; null where the file does not exist (ENOENT). */
+  | { kind: 'files'; paths: string[] }
   /**
-   * Whole files by absolute path; null where the file does not exist (ENOENT). `pinned`: the same
-   * files as another process (a helper) must reach them — a path under /proc/self/fd/DIRFD is the
-   * caller's own fd, so the helper is handed each file open, opened relative to that directory.
+   * Whole files relative to a pinned /proc/PID directory fd (fds are shared by every thread);
+   * null where the file does not exist (ENOENT: the process is gone). The reading thread's
+   * namespaces count at open and read time (a cgroup path is printed for the reader).
    */
-  | { kind: 'files'; paths: string[]; pinned?: { dirfd: number; name: string }[] }
+  | { kind: 'pinnedFiles'; files: { dirfd: number; name: string; what: string }[] }
   /** A NETLINK_ROUTE socket: it answers for the net namespace it was created in, from any thread. */
   | { kind: 'routeSocket' }
   /**
@@ -37,7 +39,7 @@ export interface NetDump {
 
 export type ThreadOpResult<O extends ThreadOp> = O extends { kind: 'uname' }
   ? { nodename: string; domainname: string }
-  : O extends { kind: 'files' } | { kind: 'sysctls' }
+  : O extends { kind: 'files' } | { kind: 'pinnedFiles' } | { kind: 'sysctls' }
     ? (string | null)[]
     : O extends { kind: 'netDump' }
       ? NetDump
@@ -102,6 +104,15 @@ export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
       return op.paths.map((p) => {
         try {
           return readFileAt(AT_FDCWD, p);
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) return null;
+          throw err;
+        }
+      }) as ThreadOpResult<O>;
+    case 'pinnedFiles':
+      return op.files.map((f) => {
+        try {
+          return readFileAt(f.dirfd, f.name, f.what);
         } catch (err) {
           if (isErrno(err, 'ENOENT')) return null;
           throw err;
