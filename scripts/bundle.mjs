@@ -21,6 +21,9 @@ await build({
     nsdump: join(top, 'dist/src/cli/main.js'),
     'state-writer': join(top, 'dist/src/restore/state-writer.js'),
     'ns-thread-worker': join(top, 'dist/src/kernel/ns-thread-worker.js'),
+    // And the reader a dump runs inside a rootless container's namespaces (src/discover/helper.ts
+    // loads './ns-reader.js' beside itself).
+    'ns-reader': join(top, 'dist/src/discover/ns-reader.js'),
   },
   outdir,
   bundle: true,

@@ -5,7 +5,7 @@
 // nothing new and everything it stopped is seen stopped. Signals go through pidfds, so a pid
 // reused meanwhile is never touched; exactly what nsdump stopped is resumed — never what was
 // already stopped — on success, on failure, on SIGINT/SIGTERM, and at process exit.
-import { close, listDirFd, openDir, pidfdOpen, pidfdSendSignal, readFileAt } from '../kernel/ffi.js';
+import { O_CLOEXEC, O_DIRECTORY, O_RDONLY, close, listDirFd, openAt, openDir, pidfdOpen, pidfdSendSignal, readFileAt } from '../kernel/ffi.js';
 import { isErrno } from '../kernel/errors.js';
 import { FreezeError } from './errors.js';
 import { parseStat } from './procfs.js';
@@ -28,11 +28,16 @@ function statOf(dirfd: number): { state: string; ppid: number } | null {
   }
 }
 
-/** Every thread's children: a child belongs to the thread that forked it. */
-function childrenOf(pid: number): number[] {
+/**
+ * Every thread's children: a child belongs to the thread that forked it. Through the process's
+ * pinned /proc/PID directory where nsdump holds one (a process it stopped), so that a pid reused
+ * meanwhile is not read in its place; else by path (the children found are checked against their
+ * parent before they are stopped).
+ */
+function childrenOf(pid: number, dirfd: number | undefined): number[] {
   let taskDir: number;
   try {
-    taskDir = openDir(`/proc/${pid}/task`);
+    taskDir = dirfd === undefined ? openDir(`/proc/${pid}/task`) : openAt(dirfd, 'task', O_RDONLY | O_CLOEXEC | O_DIRECTORY, `/proc/${pid}/task`);
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ESRCH')) return [];
     throw err;
@@ -90,7 +95,7 @@ export class Freezer {
           if (r === 'gone') continue;
           if (r === 'stopped') fresh++;
         }
-        for (const c of childrenOf(pid)) queue.push([c, pid]);
+        for (const c of childrenOf(pid, this.mine.get(pid)?.dirfd)) queue.push([c, pid]);
       }
       await this.settle(pause);
       if (fresh === 0) return;

@@ -2,7 +2,7 @@
 // an open fd or a bind mount), identifies it, and follows NS_GET_USERNS and NS_GET_PARENT until
 // the kernel answers EPERM: that answer is the edge of the dumper's scope, recorded, not a failure.
 import { fstatSync } from 'node:fs';
-import { close, open } from '../kernel/ffi.js';
+import { close, openAt } from '../kernel/ffi.js';
 import { isErrno } from '../kernel/errors.js';
 import { nsGetId, nsGetNstype, nsGetParent, nsGetUserns } from '../kernel/nsfs.js';
 import { NS_TYPES, type NsType, isHierarchical, typeOfFlag } from '../model/species.js';
@@ -34,15 +34,17 @@ export class NsGraph {
   constructor(private readonly haveNsId: boolean) {}
 
   /**
-   * Register the namespace behind `path` (expected to be `type:[inode]`); a no-op when it is known.
-   * A different inode than expected means the process moved between readlink and open.
+   * Register the namespace behind `name` under the directory `dirfd` (a process's pinned /proc/PID,
+   * so that a pid reused meanwhile is never opened; the link is expected to be `type:[inode]`); a
+   * no-op when it is known. A different inode than expected means the process moved between
+   * readlink and open. `path` names it in messages.
    */
-  addPath(path: string, type: NsType | null, inode: number): NsNode {
+  addAt(dirfd: number, name: string, path: string, type: NsType | null, inode: number): NsNode {
     // An nsfs inode names one namespace of one type at a time: an unknown type can be looked up.
     const known = type ? this.nodes.get(nodeKey(type, inode)) : NS_TYPES.map((t) => this.nodes.get(nodeKey(t, inode))).find(Boolean);
     if (known) return known;
     // ENOENT/ESRCH here: the process (or the fd) is gone; the caller decides what that loses.
-    const fd = open(path);
+    const fd = openAt(dirfd, name, undefined, path);
     const node = this.adopt(fd, path);
     if ((type && node.type !== type) || node.inode !== inode) {
       throw new TreeChangedError(`${path} changed from ${type ?? 'nsfs'}:[${inode}] to ${node.type}:[${node.inode}]`);

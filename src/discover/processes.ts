@@ -49,15 +49,6 @@ export function readLinksAt(dirfd: number, what: string): LinkInodes {
   return links;
 }
 
-export function readLinks(dir: string): LinkInodes {
-  const fd = openDir(dir);
-  try {
-    return readLinksAt(fd, dir);
-  } finally {
-    close(fd);
-  }
-}
-
 function sameLinks(a: LinkInodes, b: LinkInodes): boolean {
   return NS_LINKS.every((l) => a[l] === b[l]);
 }

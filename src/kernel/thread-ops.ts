@@ -3,29 +3,47 @@
 // carry them out: a closure cannot cross into a worker.
 import { AT_FDCWD, close, openDir, readFileAt, readSysctlAt, uname } from './ffi.js';
 import { isErrno } from './errors.js';
-import { openRouteSocket } from './netlink.js';
+import { AF_INET, AF_INET6, type Addr, type Link, type Route, type Rule, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket } from './netlink.js';
 
 export type ThreadOp =
   /** uname(2): nodename and domainname of the thread's uts namespace. */
   | { kind: 'uname' }
+  /** Whole files by absolute path; null where the file does not exist (ENOENT). */
+  | { kind: 'files'; paths: string[] }
   /**
-   * Whole files by absolute path; null where the file does not exist (ENOENT). `otherProcess`:
-   * the same files as another process (a helper) must name them: /proc/self would be its own.
+   * Whole files relative to a pinned /proc/PID directory fd (fds are shared by every thread);
+   * null where the file does not exist (ENOENT: the process is gone). The reading thread's
+   * namespaces count at open and read time (a cgroup path is printed for the reader).
    */
-  | { kind: 'files'; paths: string[]; otherProcess?: string[] }
+  | { kind: 'pinnedFiles'; files: { dirfd: number; name: string; what: string }[] }
   /** A NETLINK_ROUTE socket: it answers for the net namespace it was created in, from any thread. */
   | { kind: 'routeSocket' }
+  /**
+   * What rtnetlink shows of the thread's net namespace: links (unless `links` is false: they may
+   * be asked for elsewhere), addresses, IPv4 and IPv6 rules and routes, through a socket opened
+   * and closed here — as data, so that it can also come back from a helper process.
+   */
+  | { kind: 'netDump'; links: boolean }
   /**
    * /proc/sys files by absolute path, each relative to one fd on its directory and in one read
    * (see readSysctlAt); null where the file does not exist or cannot be read (EIO: an unset value).
    */
   | { kind: 'sysctls'; paths: readonly string[] };
 
+export interface NetDump {
+  links: Link[] | null;
+  addrs: Addr[];
+  rules: Rule[];
+  routes: Route[];
+}
+
 export type ThreadOpResult<O extends ThreadOp> = O extends { kind: 'uname' }
   ? { nodename: string; domainname: string }
-  : O extends { kind: 'files' } | { kind: 'sysctls' }
+  : O extends { kind: 'files' } | { kind: 'pinnedFiles' } | { kind: 'sysctls' }
     ? (string | null)[]
-    : number;
+    : O extends { kind: 'netDump' }
+      ? NetDump
+      : number;
 
 /**
  * One directory fd per directory, opened by the reading thread (lookups below /proc/sys/net go by
@@ -61,6 +79,21 @@ function readSysctls(paths: readonly string[]): (string | null)[] {
   }
 }
 
+function netDump(withLinks: boolean): NetDump {
+  const sock = openRouteSocket();
+  try {
+    const families = [AF_INET, AF_INET6] as const;
+    return {
+      links: withLinks ? dumpLinks(sock) : null,
+      addrs: dumpAddrs(sock),
+      rules: families.flatMap((f) => dumpRules(sock, f)),
+      routes: families.flatMap((f) => dumpRoutes(sock, f)),
+    };
+  } finally {
+    closeRouteSocket(sock);
+  }
+}
+
 export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
   switch (op.kind) {
     case 'uname': {
@@ -76,10 +109,21 @@ export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
           throw err;
         }
       }) as ThreadOpResult<O>;
+    case 'pinnedFiles':
+      return op.files.map((f) => {
+        try {
+          return readFileAt(f.dirfd, f.name, f.what);
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) return null;
+          throw err;
+        }
+      }) as ThreadOpResult<O>;
     case 'routeSocket':
       return openRouteSocket() as ThreadOpResult<O>;
     case 'sysctls':
       return readSysctls(op.paths) as ThreadOpResult<O>;
+    case 'netDump':
+      return netDump(op.links) as ThreadOpResult<O>;
   }
   throw new Error(`unknown thread op ${(op as { kind: string }).kind}`);
 }

@@ -27,13 +27,12 @@ export function deriveCgroupRoot(outside: string, inside: string): string {
 }
 
 export function readCgroup(ctx: StateContext, node: NsNode): StateResult<StateOf<'cgroup'>> {
-  // The same process read from outside and from inside, through its pinned directory (the
-  // worker thread reaches it as /proc/self/fd/N: fds are shared by all threads). A helper in a
-  // child user namespace may not follow our fd links (ptrace rules): it reads by pid, and the
-  // liveness check after the read (withMember) catches an exit meanwhile.
+  // The same process read from outside and from inside, through its pinned directory (a worker
+  // thread shares our fds; a helper process is handed the file open).
   const read = (m: Member) => {
-    const outside = cgroupPath(readFileAt(m.dirfd, 'cgroup', `/proc/${m.pid}/cgroup`));
-    const [text] = ctx.within('cgroup', node, { kind: 'files', paths: [`/proc/self/fd/${m.dirfd}/cgroup`], otherProcess: [`/proc/${m.pid}/cgroup`] });
+    const what = `/proc/${m.pid}/cgroup`;
+    const outside = cgroupPath(readFileAt(m.dirfd, 'cgroup', what));
+    const [text] = ctx.within('cgroup', node, { kind: 'pinnedFiles', files: [{ dirfd: m.dirfd, name: 'cgroup', what }] });
     if (text === null || text === undefined) throw new SyscallError('open', ENOENT, `/proc/${m.pid}/cgroup`);
     return { pid: m.pid, outside, inside: cgroupPath(text) };
   };

@@ -7,7 +7,7 @@ import type { SwitchableType, ThreadNamespaces } from '../../kernel/switch.js';
 import type { ThreadOp, ThreadOpResult } from '../../kernel/thread-ops.js';
 import { readFileAt, readlinkAt } from '../../kernel/ffi.js';
 import { SyscallError, isErrno } from '../../kernel/errors.js';
-import { HelperError, readFilesInside } from '../helper.js';
+import { HelperError, runInside } from '../helper.js';
 import type { Features, Mount } from '../../model/image.js';
 import { parseMountinfo } from '../procfs.js';
 import type { LinkInodes } from '../processes.js';
@@ -114,8 +114,9 @@ export class StateContext {
   /**
    * Run `op` with a thread inside the namespace (ThreadNamespaces.within). Where the kernel refuses
    * (EPERM) and the namespace belongs to a user namespace of the tree that is not the dumper's own
-   * — a rootless container an unprivileged dumper owns — a helper joins that user namespace first
-   * and reads the same files from inside. A netlink socket cannot come back from a helper.
+   * — a rootless container an unprivileged dumper owns — a helper process joins that user namespace
+   * first, then the namespace, and runs the same op there (helper.ts runInside), netlink reads
+   * included: the same answer as a thread of ours would get.
    */
   within<O extends ThreadOp>(type: SwitchableType, node: NsNode, op: O): ThreadOpResult<O> {
     try {
@@ -123,22 +124,23 @@ export class StateContext {
     } catch (err) {
       const owner = node.owner ? this.graph.nodes.get(node.owner) : undefined;
       if (!isErrno(err, 'EPERM') || op.kind === 'routeSocket' || !owner || this.scopeKeys.has(owner.key)) throw err;
-      const paths = op.kind === 'uname' ? ['/proc/sys/kernel/hostname', '/proc/sys/kernel/domainname'] : op.kind === 'files' ? (op.otherProcess ?? op.paths) : [...op.paths];
-      let texts: (string | null)[];
       try {
-        texts = readFilesInside([{ type: 'user', path: this.fdPath(owner) }, { type, path: this.fdPath(node) }], paths);
+        return runInside([{ type: 'user', path: this.fdPath(owner) }, { type, path: this.fdPath(node) }], op);
       } catch (helperErr) {
         if (!(helperErr instanceof HelperError)) throw helperErr;
         const e = err as SyscallError;
         throw new SyscallError(e.syscall, e.errno, `${e.path}; through its user namespace: ${helperErr.message}`);
       }
-      if (op.kind === 'uname') return { nodename: (texts[0] ?? '').replace(/\n$/, ''), domainname: (texts[1] ?? '').replace(/\n$/, '') } as ThreadOpResult<O>;
-      return texts as ThreadOpResult<O>;
     }
   }
 
   /** A path a helper process can open to reach the namespace: our own fd through /proc. */
   fdPath(node: NsNode): string {
-    return `/proc/${process.pid}/fd/${node.fd}`;
+    return this.pathOfFd(node.fd);
+  }
+
+  /** How a helper process reaches an fd of ours (one of our pid, not its own /proc/self). */
+  pathOfFd(fd: number): string {
+    return `/proc/${process.pid}/fd/${fd}`;
   }
 }

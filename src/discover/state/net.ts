@@ -14,7 +14,8 @@ import type { NetInterface, NetRoute, NetRule, StateOf } from '../../model/image
 import { FRESH_NAMESPACE_RULES, NET_SYSCTLS, ruleText } from '../../model/net.js';
 import { sysctlValue } from '../../model/sysctl.js';
 import { close, open } from '../../kernel/ffi.js';
-import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket, type Link } from '../../kernel/netlink.js';
+import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpLinks, dumpRules, type Link } from '../../kernel/netlink.js';
+import { runInside } from '../helper.js';
 import type { StateContext, StateResult } from './context.js';
 
 const SYSCTL_ROOT = '/proc/sys/net';
@@ -33,15 +34,17 @@ function sysctlValues(texts: (string | null)[], paths: readonly string[]): Map<s
 
 const absolute = (paths: readonly string[]) => paths.map((p) => `${SYSCTL_ROOT}/${p}`);
 
+/** Sysctls of the table whose values are user or group ids. */
+const ID_SYSCTLS: readonly string[] = ['ipv4/ping_group_range'];
+
 const sysctlName = (p: string) => `net.${p.replace(/\//g, '.')}`;
 
-/**
- * A fresh network namespace of our own, made by util-linux unshare (creating a namespace is never
- * done on Node's own threads), returned as an open fd the caller closes; the helper has exited by
- * then. The reason instead, where we may not make one.
- */
-export async function makeScratchNetns(): Promise<{ fd: number; inode: number } | { why: string }> {
-  const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** A scratch namespace: its fd, and where we made it inside a user namespace of our own, that one's fd. */
+export type Scratch = { fd: number; inode: number; userFd: number | null } | { why: string };
+
+/** Start `unshare ARGS sh`, wait until it is inside; then call `got` with its pid, and let it exit. */
+async function underUnshare<R>(args: string[], got: (pid: number) => R): Promise<R | { why: string }> {
+  const child = spawn('unshare', [...args, '--', 'sh', '-c', 'echo ready; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => child.once('close', () => r()));
@@ -58,14 +61,40 @@ export async function makeScratchNetns(): Promise<{ fd: number; inode: number } 
     child.once('close', () => resolve(false));
   });
   try {
-    if (!ready) return { why: `unshare --net: ${err.trim().split('\n').at(-1) || 'failed'}` };
-    const fd = open(`/proc/${child.pid}/ns/net`);
-    return { fd, inode: statSync(`/proc/self/fd/${fd}`).ino };
+    if (!ready) return { why: `unshare ${args.join(' ')}: ${err.trim().split('\n').at(-1) || 'failed'}` };
+    // Our child, not yet waited for: its pid cannot have been reused.
+    return got(child.pid!);
   } finally {
-    // cat ends at end of input; the fd alone keeps the namespace.
+    // cat ends at end of input; the fds alone keep the namespaces.
     child.stdin!.end();
     await exited;
   }
+}
+
+/**
+ * A fresh network namespace of our own, made by util-linux unshare (creating a namespace is never
+ * done on Node's own threads), returned as open fds the caller closes; the helper has exited by
+ * then. A dumper without CAP_SYS_ADMIN makes it inside a user namespace of its own that maps its
+ * uid to 0 (the shape of a rootless container's): its threads cannot enter that, so its defaults
+ * are read by a helper (runInside). The reason instead, where neither can be made.
+ */
+export async function makeScratchNetns(): Promise<Scratch> {
+  const plain = await underUnshare(['--net'], (pid) => {
+    const fd = open(`/proc/${pid}/ns/net`);
+    return { fd, inode: statSync(`/proc/self/fd/${fd}`).ino, userFd: null };
+  });
+  if (!('why' in plain) || process.geteuid?.() === 0) return plain;
+  const owned = await underUnshare(['--user', '--map-root-user', '--net'], (pid) => {
+    const userFd = open(`/proc/${pid}/ns/user`);
+    try {
+      const fd = open(`/proc/${pid}/ns/net`);
+      return { fd, inode: statSync(`/proc/self/fd/${fd}`).ino, userFd };
+    } catch (err) {
+      close(userFd);
+      throw err;
+    }
+  });
+  return 'why' in owned ? { why: `${plain.why}; ${owned.why}` } : owned;
 }
 
 export class NetStateReader {
@@ -75,18 +104,32 @@ export class NetStateReader {
   /** Interfaces whose other end is in another dumped namespace, by that namespace's key. */
   private readonly peers: { iface: NetInterface; key: string }[] = [];
   private readonly keyOfNsid = new Map<number, string>();
-  private readonly defaults = new Map<string, string>();
+  /** Values of the table's sysctls in a fresh namespace; null where there is none to read them in. */
+  private readonly defaults: Map<string, string> | null = null;
   private readonly paths: string[] = [];
   private readonly why: string = '';
+  /** The defaults were read by a helper in a user namespace of ours, which shows group ids its own way. */
+  private readonly defaultsElsewhere: boolean = false;
   /** The rules of a fresh namespace (the scratch one's; where there is none, those verified on 6.18). */
   private readonly defaultRules: NetRule[] = FRESH_NAMESPACE_RULES;
 
   constructor(
     private readonly ctx: StateContext,
-    scratch: { fd: number; inode: number } | { why: string },
+    scratch: Scratch,
   ) {
     if ('why' in scratch) {
       this.why = `no scratch namespace (${scratch.why}): veth peers not resolved, sysctls not recorded`;
+      return;
+    }
+    if (scratch.userFd !== null) {
+      // Ours, inside a user namespace of ours that our threads cannot enter: a helper reads its
+      // defaults. No socket of ours can be in it, so links are read from inside (peers unresolved).
+      const joins = [{ type: 'user' as const, path: ctx.pathOfFd(scratch.userFd) }, { type: 'net' as const, path: ctx.pathOfFd(scratch.fd) }];
+      const defaults = sysctlValues(runInside(joins, { kind: 'sysctls', paths: absolute(NET_SYSCTLS) }), NET_SYSCTLS);
+      this.defaults = defaults;
+      this.paths = [...defaults.keys()];
+      this.defaultRules = runInside(joins, { kind: 'netDump', links: false }).rules;
+      this.defaultsElsewhere = true;
       return;
     }
     // The table's sysctls this kernel has (readable in a fresh namespace), and their defaults.
@@ -114,41 +157,31 @@ export class NetStateReader {
 
   read(node: NsNode): StateResult<StateOf<'net'>> {
     const notes: string[] = this.why ? [this.why] : [];
-    const values = this.scratchSock === null ? new Map<string, string>() : sysctlValues(this.ctx.within('net', node, { kind: 'sysctls', paths: absolute(this.paths) }), this.paths);
-    const inside = { sock: this.ctx.within('net', node, { kind: 'routeSocket' }), values };
-    let links: Link[];
-    let addrs;
+    const values = this.defaults === null ? new Map<string, string>() : sysctlValues(this.ctx.within('net', node, { kind: 'sysctls', paths: absolute(this.paths) }), this.paths);
+    const nsid = this.nsidOf.get(node.key);
+    const fromScratch = nsid !== undefined && this.scratchSock !== null;
+    // Everything but the links (when the scratch namespace asks for them) is read from inside:
+    // by a thread of ours, or by a helper where our threads may not enter (context.within).
+    const inside = this.ctx.within('net', node, { kind: 'netDump', links: !fromScratch });
+    const links: Link[] = fromScratch ? dumpLinks(this.scratchSock!, nsid) : inside.links!;
+    if (!fromScratch && !this.why) notes.push('links read from inside: veth peers not resolved');
+    const addrs = inside.addrs;
+    const nameOf = new Map(links.map((l) => [l.index, l.name]));
+    const all: NetRule[] = inside.rules;
+    // The main table, and every table a rule looks up (local and default among them, whose
+    // kernel-made routes restore and diff leave to the kernel).
+    const tables = new Set([TABLE_MAIN, ...all.filter((r) => r.action === 'lookup').map((r) => r.table)]);
     const routes: NetRoute[] = [];
-    const all: NetRule[] = [];
-    try {
-      const nsid = this.nsidOf.get(node.key);
-      if (nsid !== undefined && this.scratchSock !== null) {
-        links = dumpLinks(this.scratchSock, nsid);
-      } else {
-        links = dumpLinks(inside.sock);
-        if (!this.why) notes.push('links read from inside: veth peers not resolved');
-      }
-      addrs = dumpAddrs(inside.sock);
-      const nameOf = new Map(links.map((l) => [l.index, l.name]));
-      for (const family of [AF_INET, AF_INET6] as const) all.push(...dumpRules(inside.sock, family));
-      // The main table, and every table a rule looks up (local and default among them, whose
-      // kernel-made routes restore and diff leave to the kernel).
-      const tables = new Set([TABLE_MAIN, ...all.filter((r) => r.action === 'lookup').map((r) => r.table)]);
-      let complex = 0;
-      for (const family of [AF_INET, AF_INET6] as const) {
-        for (const r of dumpRoutes(inside.sock, family)) {
-          if (!tables.has(r.table)) continue;
-          if (r.complex) complex++;
-          const { oif, ...rest } = r;
-          routes.push({ ...rest, dev: nameOf.get(oif) ?? '' });
-        }
-      }
-      if (complex) notes.push(`${complex} multipath or encapsulated route${complex === 1 ? '' : 's'} recorded without detail`);
-      const odd = all.filter((r) => r.complex).length;
-      if (odd) notes.push(`${odd} rule${odd === 1 ? '' : 's'} with attributes beyond what ip rule sets, recorded without detail`);
-    } finally {
-      closeRouteSocket(inside.sock);
+    let complex = 0;
+    for (const r of inside.routes) {
+      if (!tables.has(r.table)) continue;
+      if (r.complex) complex++;
+      const { oif, ...rest } = r;
+      routes.push({ ...rest, dev: nameOf.get(oif) ?? '' });
     }
+    if (complex) notes.push(`${complex} multipath or encapsulated route${complex === 1 ? '' : 's'} recorded without detail`);
+    const odd = all.filter((r) => r.complex).length;
+    if (odd) notes.push(`${odd} rule${odd === 1 ? '' : 's'} with attributes beyond what ip rule sets, recorded without detail`);
     const interfaces: NetInterface[] = links.map((l) => {
       const linkNetns: number | null = null;
       let linkOutside = false;
@@ -177,7 +210,16 @@ export class NetStateReader {
       return iface;
     });
     const sysctls: Record<string, string> = {};
-    for (const [p, v] of inside.values) if (this.defaults.get(p) !== v) sysctls[sysctlName(p)] = v;
+    // A sysctl holding ids shows them as the READER's user namespace maps them. Defaults read by a
+    // helper inside a user namespace of ours compare with what helpers read there (the namespaces
+    // of a rootless container), not with what our own thread reads (the dumper's own namespace:
+    // an unprivileged dumper's threads enter no other).
+    const skipIds = this.defaultsElsewhere && node.inode === this.ctx.selfLinks.net;
+    for (const [p, v] of values) {
+      if (skipIds && ID_SYSCTLS.includes(p)) continue;
+      if (this.defaults?.get(p) !== v) sysctls[sysctlName(p)] = v;
+    }
+    if (skipIds) notes.push(`${ID_SYSCTLS.map(sysctlName).join(', ')} not recorded: a fresh namespace's could only be read in another user namespace, which shows other group ids`);
     const isDefault = new Set(this.defaultRules.map(ruleText));
     const present = new Set(all.map(ruleText));
     const rules = all.filter((r) => !isDefault.has(ruleText(r)));
