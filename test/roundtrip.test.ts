@@ -5,7 +5,7 @@
 // after each, nothing the restore made is left (no process, no zombie, no mount).
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
@@ -368,4 +368,15 @@ test('nsdump demo goes through the whole cycle, finds the copy equivalent, and l
   t.regex(out, /^equivalent: /m);
   const executor = Number(/every namespace is under pid (\d+)/.exec(out)?.[1]);
   t.true(await restoreGone(executor), 'no process of the demo\'s restore is left');
+});
+
+test('a relative TMPDIR: the FIFO directory is made absolute, the restore works and leaves nothing there', async (t) => {
+  const topo = await startTopology(t, 'three-levels');
+  const { dir } = dumpToJson(t, topo.pid);
+  const cwd = tempDir(t);
+  mkdirSync(join(cwd, 'rel'));
+  const r = spawnSync(process.execPath, [CLI, 'restore', dir, '--', 'cat', '/proc/sys/kernel/hostname'], { cwd, env: { ...process.env, TMPDIR: 'rel' }, encoding: 'utf8', timeout: 120_000 });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'level1');
+  t.deepEqual(readdirSync(join(cwd, 'rel')), [], 'the FIFO directory is removed at release');
 });

@@ -44,6 +44,24 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   if (!opts.hold && !opts.command.length) throw new UsageError('say --hold, or give a command after --');
   if (opts.set !== undefined && opts.pid !== undefined) throw new UsageError('--set and --pid exclude each other');
   const external = (opts.external ?? []).map(parseExternal);
+  // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
+  // Taken from the start: what Startup made must not be left by the default action. (Reading and
+  // planning run without a break, so a signal then is handled once the making begins.)
+  let exec: Executor | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  let wake: () => void = () => undefined;
+  let cmdPid: number | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (opts.command.length && cmdPid !== undefined) {
+      // The command decides: it got the terminal's SIGINT too; a SIGTERM is passed on to it.
+      if (sig === 'SIGTERM') for (const c of childrenOf(cmdPid)) process.kill(c, 'SIGTERM');
+      return;
+    }
+    signalled ??= sig;
+    void exec?.release(`${sig}`);
+    wake();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   const timer = stageTimer();
   // The launcher starts while the image is read and planned. Not for a caller preflight will
   // refuse (not root): nothing is started for it.
@@ -71,28 +89,12 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
     else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${printable(e.summary)}\n`);
   };
-  let exec: Executor;
   try {
     exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix }, start);
   } catch (err) {
     start?.dispose();
     throw err;
   }
-  // A signal releases everything; while making, the steps in flight then fail, and we exit 128+n.
-  let signalled: NodeJS.Signals | undefined;
-  let wake: () => void = () => undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (opts.command.length && cmdPid !== undefined) {
-      // The command decides: it got the terminal's SIGINT too; a SIGTERM is passed on to it.
-      if (sig === 'SIGTERM') for (const c of childrenOf(cmdPid)) process.kill(c, 'SIGTERM');
-      return;
-    }
-    signalled ??= sig;
-    void exec.release(`${sig}`);
-    wake();
-  };
-  let cmdPid: number | undefined;
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   try {
     const ready = await exec.make();
     timer.report('restore');

@@ -98,7 +98,9 @@ export function runInside<O extends ThreadOp>(joins: { type: 'user' | 'uts' | 'i
     } catch {
       throw new HelperError(`ns-reader: no answer${stderr ? ` (${stderr})` : ''}`);
     }
-    const ok = z.object({ ok: OK[op.kind] }).safeParse(answer);
+    // A list of texts answers the list of files asked for, one each: callers index into it.
+    const asked = op.kind === 'files' || op.kind === 'sysctls' ? op.paths.length : op.kind === 'pinnedFiles' ? op.files.length : undefined;
+    const ok = z.object({ ok: asked === undefined ? OK[op.kind] : Texts.length(asked) }).safeParse(answer);
     if (ok.success) return ok.data.ok as ThreadOpResult<O>;
     const failed = Failure.safeParse(answer);
     if (!failed.success) throw new HelperError(`ns-reader: unexpected answer: ${ok.error.message}`);

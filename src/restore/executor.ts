@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, uname, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import type { Image, Namespace, StateOf } from '../model/image.js';
@@ -120,9 +120,16 @@ class Channel {
    */
   command(verb: 'run' | 'spawn' | 'exec' | 'wait', args: string[]): Promise<string> {
     for (const a of args) if (a.includes('\n')) return Promise.reject(new Error(`an argument holds a newline: ${JSON.stringify(a)}`));
+    // An agent that ended reads nothing more: a write to its FIFO would only fill it, and block.
+    if (this.ended) return Promise.reject(new Error(this.reason('it exited')));
     const tok = String(++this.tok);
     const reply = verb === 'exec' ? Promise.resolve('') : this.next((l) => l.startsWith(`${verb === 'spawn' ? 'spawned' : 'done'} ${tok} `));
-    this.write(`${verb}\n${tok}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
+    try {
+      this.write(`${verb}\n${tok}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
+    } catch (err) {
+      reply.catch(() => undefined);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     return reply.then((l) => l.split(' ')[2] ?? '');
   }
 }
@@ -248,8 +255,6 @@ export class Executor {
         if (!this.stateWriter && !this.releasing && ipcs.some((w) => sysctlsToWrite(w, defaults).length)) this.stateWriter = this.startStateWriter();
       });
     }
-    await this.startLauncher();
-    this.opts.onStage?.('launcher');
     process.on('SIGCHLD', this.onChild);
     for (const s of this.plan.processes) {
       const d = deferred<void>();
@@ -257,6 +262,13 @@ export class Executor {
     }
     const of = this.plan.processes.length;
     try {
+      // Inside the try: a launcher that dies before its hello is a failure released like any other.
+      try {
+        await this.startLauncher();
+      } catch (err) {
+        throw this.fail(0, `the launcher: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.opts.onStage?.('launcher');
       await Promise.all(
         this.plan.processes.map(async (s) => {
           const l = this.live.get(s.n)!;
@@ -282,8 +294,8 @@ export class Executor {
       this.opts.onStage?.('state');
       this.makeBinds();
       this.opts.onStage?.('binds');
-    } catch {
-      const f = this.failure ?? { n: 0, reason: 'unknown' };
+    } catch (err) {
+      const f = this.failure ?? { n: 0, reason: err instanceof Error ? err.message : String(err) };
       const s = this.plan.processes[f.n - 1];
       this.emit({ event: 'failed', n: f.n, summary: s?.summary ?? '', reason: f.reason });
       await this.release(`step failed`);
@@ -409,7 +421,11 @@ export class Executor {
       return s;
     };
     const ch = new Channel(
-      (s) => writeSync(inFd, s),
+      (s) => {
+        // Released meanwhile: the fd number may already be another file's.
+        if (!this.fds.has(inFd)) throw new Error('its channel was closed');
+        writeSync(inFd, s);
+      },
       () => this.closeTracked(inFd),
       drain,
     );
@@ -581,11 +597,15 @@ export class Executor {
       const fd = this.held.get(ns);
       if (fd !== undefined) job.net.push({ ns: `net#${ns}`, fd, sysctls });
     }
+    // Had the host's names changed while the namespaces were made, some would have copied the
+    // new ones: then every uts namespace is written.
+    const now = uname();
+    const changed = now.nodename !== this.ownUts!.hostname || now.domainname !== this.ownUts!.domainname;
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
         const u = n.state as StateOf<'uts'>;
-        if (this.utsDiffers(u)) job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
+        if (changed || this.utsDiffers(u)) job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
       }
     }
     job.ipc = this.ipcJob(await this.ipcDefaults!);
@@ -809,9 +829,16 @@ export class Startup {
     // The agent's program, read by path: as an argument it would cost the agent that forks a
     // child one read(2) per byte (sh reads a pipe a byte at a time).
     this.agentArgv = ['sh', join(this.dir, 'agent'), 'nsdump-agent'];
-    writeFileSync(this.agentArgv[1]!, `${AGENT}\n`, { mode: 0o644 });
-    // With socket pairs as its fds 3 (in), 4 (out) and 2.
-    const child = spawn(this.agentArgv[0]!, this.agentArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: taggedEnv() });
+    let child: ChildProcess;
+    try {
+      writeFileSync(this.agentArgv[1]!, `${AGENT}\n`, { mode: 0o644 });
+      // With socket pairs as its fds 3 (in), 4 (out) and 2.
+      child = spawn(this.agentArgv[0]!, this.agentArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: taggedEnv() });
+    } catch (err) {
+      rmSync(this.dir, { recursive: true, force: true });
+      closeRaw(this.lockFd);
+      throw err;
+    }
     child.on('error', () => undefined);
     const input = child.stdio[3] as Socket;
     input.on('error', () => undefined);
@@ -847,7 +874,8 @@ let root: string | undefined;
  */
 export function channelRoot(): string {
   if (root !== undefined) return root;
-  root = tmpdir();
+  // Absolute: agents find their FIFOs beside their own program after `cd /`.
+  root = resolve(tmpdir());
   if (process.env.TMPDIR) return root;
   try {
     if (statfsSync('/dev/shm').type === TMPFS_MAGIC) {

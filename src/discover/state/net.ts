@@ -15,7 +15,7 @@ import { FRESH_NAMESPACE_RULES, NET_SYSCTLS, ruleText } from '../../model/net.js
 import { sysctlValue } from '../../model/sysctl.js';
 import { close, open } from '../../kernel/ffi.js';
 import { AF_INET, AF_INET6, TABLE_MAIN, assignNsid, closeRouteSocket, dumpLinks, dumpRules, type Link } from '../../kernel/netlink.js';
-import { runInside } from '../helper.js';
+import { HelperError, runInside } from '../helper.js';
 import type { StateContext, StateResult } from './context.js';
 
 const SYSCTL_ROOT = '/proc/sys/net';
@@ -125,11 +125,17 @@ export class NetStateReader {
       // Ours, inside a user namespace of ours that our threads cannot enter: a helper reads its
       // defaults. No socket of ours can be in it, so links are read from inside (peers unresolved).
       const joins = [{ type: 'user' as const, path: ctx.pathOfFd(scratch.userFd) }, { type: 'net' as const, path: ctx.pathOfFd(scratch.fd) }];
-      const defaults = sysctlValues(runInside(joins, { kind: 'sysctls', paths: absolute(NET_SYSCTLS) }), NET_SYSCTLS);
-      this.defaults = defaults;
-      this.paths = [...defaults.keys()];
-      this.defaultRules = runInside(joins, { kind: 'netDump', links: false }).rules;
-      this.defaultsElsewhere = true;
+      try {
+        const defaults = sysctlValues(runInside(joins, { kind: 'sysctls', paths: absolute(NET_SYSCTLS) }), NET_SYSCTLS);
+        this.defaultRules = runInside(joins, { kind: 'netDump', links: false }).rules;
+        this.defaults = defaults;
+        this.paths = [...defaults.keys()];
+        this.defaultsElsewhere = true;
+      } catch (err) {
+        // As where no scratch namespace could be made: the image says so, the dump goes on.
+        if (!(err instanceof HelperError)) throw err;
+        this.why = `no scratch namespace (its defaults could not be read: ${err.message}): veth peers not resolved, sysctls not recorded`;
+      }
       return;
     }
     // The table's sysctls this kernel has (readable in a fresh namespace), and their defaults.
@@ -140,7 +146,13 @@ export class NetStateReader {
     this.scratchSock = sock;
     this.paths = paths;
     this.defaults = defaults;
-    this.defaultRules = ([AF_INET, AF_INET6] as const).flatMap((f) => dumpRules(sock, f));
+    try {
+      this.defaultRules = ([AF_INET, AF_INET6] as const).flatMap((f) => dumpRules(sock, f));
+    } catch (err) {
+      // Thrown out of the constructor, this reader is never closed by anyone.
+      closeRouteSocket(sock);
+      throw err;
+    }
     let next = 1;
     for (const n of ctx.graph.nodes.values()) {
       if (n.type !== 'net') continue;
