@@ -330,6 +330,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
     const namespaces: Namespace[] = kept.map((key) => {
       const n = graph.nodes.get(key)!;
       const result = states.get(key)!;
+      // readers[n.type] read the state: it is this type's (the map cannot say so to TypeScript).
       return {
         id: ids.get(key)!,
         type: n.type,
@@ -343,9 +344,9 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
         inScope: scopeKeys.has(key),
         initial: n.initial,
         holders: holdersOf(key),
-        state: result.state as Namespace['state'],
+        state: result.state,
         stateNote: result.note,
-      };
+      } as Namespace;
     });
     const refs = (links: LinkInodes): NsRefs =>
       Object.fromEntries(NS_LINKS.map((l) => [l, links[l] === null ? null : ids.get(nodeKey(linkType(l), links[l]!))!])) as NsRefs;

@@ -3,7 +3,7 @@
 // protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
 import protobuf from 'protobufjs/minimal.js';
 import { nsdump } from '../generated/image.js';
-import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
+import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
 import { FORMAT_VERSION, READABLE_FORMAT_VERSIONS } from '../model/format.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
@@ -140,19 +140,17 @@ function sortedSysctls(m: Record<string, string>): { name: string; value: string
 
 function stateToMsg(ns: Namespace): Record<string, unknown> {
   if (!ns.state) return {};
-  const s = ns.state as Record<string, unknown>;
   switch (ns.type) {
     case 'user': {
-      const u = s as { setgroups: string };
-      const { setgroups: _, ...rest } = u as Record<string, unknown>;
-      return { user: { ...rest, setgroupsDeny: u.setgroups === 'deny' } };
+      const { setgroups, ...rest } = ns.state;
+      return { user: { ...rest, setgroupsDeny: setgroups === 'deny' } };
     }
     case 'ipc': {
-      const sysctls = sortedSysctls((s as { sysctls: Record<string, string> }).sysctls);
+      const sysctls = sortedSysctls(ns.state.sysctls);
       return { ipc: { sysctls } };
     }
     case 'net': {
-      const n = s as StateOf<'net'>;
+      const n = ns.state;
       return {
         net: {
           interfaces: n.interfaces.map((i) => ({ ...i, linkNetns: id0(i.linkNetns) })),
@@ -164,7 +162,7 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
       };
     }
     default:
-      return { [ns.type]: s };
+      return { [ns.type]: ns.state };
   }
 }
 

@@ -1,7 +1,7 @@
 // Why: turns a validated image into the ordered restore plan. Pure: no system calls, so every
 // ordering rule is unit-testable. Order comes from the image (owners and parents first, user
 // namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
-import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { stateOf, type Image, type Namespace, type NsRefs } from '../model/image.js';
 import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js';
 import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
 import type { Plan, Step } from './schema.js';
@@ -47,7 +47,6 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
   }
   const entered = NS_TYPES.filter((t) => enter[t] !== null).map((t) => `${t}#${enter[t]}`);
   const inside = entered.join(', ') || "the executor's own namespaces";
-  const s = n.state as Record<string, unknown> | null;
   const step = {
     op: 'create' as const,
     type: n.type,
@@ -57,10 +56,10 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     enter,
     holder: holderName(n),
     init: n.type === 'pid' ? (initSet ? `set-${initSet.n}` : `init-pid-${n.id}`) : null,
-    user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(s as StateOf<'user'>) : null,
-    uts: n.type === 'uts' ? { ...(s as StateOf<'uts'>) } : null,
-    ipc: n.type === 'ipc' ? { sysctls: { ...(s as StateOf<'ipc'>).sysctls } } : null,
-    time: n.type === 'time' ? { ...(s as StateOf<'time'>) } : null,
+    user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(stateOf(n, 'user')) : null,
+    uts: n.type === 'uts' ? { ...stateOf(n, 'uts') } : null,
+    ipc: n.type === 'ipc' ? { sysctls: { ...stateOf(n, 'ipc').sysctls } } : null,
+    time: n.type === 'time' ? { ...stateOf(n, 'time') } : null,
     summary: '',
   };
   let what = `create ${ref(n)} from inside ${inside}`;

@@ -11,7 +11,7 @@ import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
-import type { Image, Namespace, StateOf } from '../model/image.js';
+import { stateOf, type Image, type Namespace } from '../model/image.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
 import { ReplayBuilder, madeByChain } from '../plan/replay.js';
@@ -515,7 +515,7 @@ export class Executor {
 
   private async writeMaps(l: Live, user: number): Promise<void> {
     const u = this.ids.get(user)!;
-    const st = u.state as StateOf<'user'>;
+    const st = stateOf(u, 'user');
     const lines = (m: { inside: number; outside: number; count: number }[]) => m.map((x) => `${x.inside} ${x.outside} ${x.count}`);
     const files: [string, string[]][] = [];
     const pid = l.pid!;
@@ -606,8 +606,7 @@ export class Executor {
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
-        const u = n.state as StateOf<'uts'>;
-        job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
+        job.uts.push({ ns: `uts#${id}`, fd, hostname: n.state.hostname, domainname: n.state.domainname });
       }
       if (n.type === 'ipc' && n.state) {
         // The kernel lets only the ipc namespace's root write its sysctls (global root where the
@@ -615,7 +614,7 @@ export class Executor {
         const owner = n.owner!;
         const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
         const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
-        const sysctls = sysctlsToWrite(orderedSysctls((n.state as StateOf<'ipc'>).sysctls), defaults);
+        const sysctls = sysctlsToWrite(orderedSysctls(n.state.sysctls), defaults);
         if (sysctls.length) job.ipc.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls });
       }
     }

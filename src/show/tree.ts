@@ -1,7 +1,7 @@
 // Why: the human view of an image, in the spirit of `lsns --tree` and lxkns's lsuns: user
 // namespaces nested by parent, under each what it owns with its key state, and the processes that
 // live there, grouped by the namespaces they share.
-import type { Image, Namespace, NsRefs, Process, StateOf } from '../model/image.js';
+import { netStateOf, type Image, type Namespace, type NsRefs, type Process, type StateOf } from '../model/image.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 import { NS_LINKS, NS_TYPES, isHierarchical, linkType, type NsLink } from '../model/species.js';
 import { select, type Filter } from './select.js';
@@ -30,7 +30,7 @@ function netSummary(s: StateOf<'net'>, img: Image): string {
       if (l.linkOutside) tags.push(`${arrow}outside`);
       else if (l.linkNetns === null) tags.push(`${arrow}${byIndex.get(l.link)?.name ?? `if${l.link}`}`);
       else {
-        const other = img.namespaces[l.linkNetns - 1]?.state as StateOf<'net'> | null | undefined;
+        const other = netStateOf(img.namespaces[l.linkNetns - 1]);
         tags.push(`${arrow}net#${l.linkNetns} ${other?.interfaces.find((p) => p.index === l.link)?.name ?? `if${l.link}`}`);
       }
     }
@@ -57,39 +57,38 @@ export function stateBits(n: Namespace, img: Image, reference: Record<string, st
   if (n.inScope) bits.push('dumper\'s own');
   if (n.ownerBeyondScope && !n.initial) bits.push('owner beyond scope');
   if (n.parentBeyondScope && !n.initial && isHierarchical(n.type)) bits.push('parent beyond scope');
-  const s = n.state as Record<string, any> | null;
-  if (s) {
+  if (n.state) {
     switch (n.type) {
       case 'user':
-        bits.push(`level ${s.level}`, `owner uid ${s.ownerUid}`, maps('uid', s.uidMap), maps('gid', s.gidMap));
-        if (s.setgroups === 'deny') bits.push('setgroups deny');
+        bits.push(`level ${n.state.level}`, `owner uid ${n.state.ownerUid}`, maps('uid', n.state.uidMap), maps('gid', n.state.gidMap));
+        if (n.state.setgroups === 'deny') bits.push('setgroups deny');
         break;
       case 'pid': {
-        bits.push(`level ${s.level}`);
+        bits.push(`level ${n.state.level}`);
         const parent = n.parent ? img.namespaces[n.parent - 1] : undefined;
         if (parent) bits.push(`child of ${name(parent)}`);
         break;
       }
       case 'uts':
-        bits.push(`hostname ${JSON.stringify(s.hostname)}`);
-        if (s.domainname !== '(none)') bits.push(`domainname ${JSON.stringify(s.domainname)}`);
+        bits.push(`hostname ${JSON.stringify(n.state.hostname)}`);
+        if (n.state.domainname !== '(none)') bits.push(`domainname ${JSON.stringify(n.state.domainname)}`);
         break;
       case 'ipc': {
-        const changed = reference ? Object.entries(s.sysctls as Record<string, string>).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
-        bits.push(changed.length ? changed.map(([k, v]) => `${k}=${v}`).join(' ') : reference ? 'sysctls as in the dumper\'s own' : `${Object.keys(s.sysctls).length} sysctls`);
+        const changed = reference ? Object.entries(n.state.sysctls).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
+        bits.push(changed.length ? changed.map(([k, v]) => `${k}=${v}`).join(' ') : reference ? 'sysctls as in the dumper\'s own' : `${Object.keys(n.state.sysctls).length} sysctls`);
         break;
       }
       case 'time':
-        bits.push(`monotonic ${offset(s.monotonic)}`, `boottime ${offset(s.boottime)}`);
+        bits.push(`monotonic ${offset(n.state.monotonic)}`, `boottime ${offset(n.state.boottime)}`);
         break;
       case 'cgroup':
-        bits.push(`root ${s.root || `unknown (${s.insidePath} inside)`}`);
+        bits.push(`root ${n.state.root || `unknown (${n.state.insidePath} inside)`}`);
         break;
       case 'mnt':
-        bits.push(`${s.mountCount} mounts`);
+        bits.push(`${n.state.mountCount} mounts`);
         break;
       case 'net':
-        bits.push(netSummary(s as StateOf<'net'>, img));
+        bits.push(netSummary(n.state, img));
         break;
     }
   }
