@@ -135,7 +135,7 @@ test('restore -- CMD joins the root\'s set; --pid and --set pick another; the co
   const run = (extra: string[]) => spawnSync(process.execPath, [CLI, 'restore', dir, ...extra, '--', 'sh', '-c', 'cat /proc/sys/kernel/hostname; exit 7'], { encoding: 'utf8', timeout: 60_000 });
   const root = run([]);
   t.is(root.status, 7, root.stderr);
-  t.is(root.stdout.trim(), hostnameOf(topo.pid));
+  t.is<unknown, unknown>(root.stdout.trim(), hostnameOf(topo.pid));
   const byPid = run(['--pid', String(deepest.pid)]);
   t.is(byPid.stdout.trim(), 'level3', byPid.stderr);
   const plan = JSON.parse(nsdump(['plan', dir, '-f', 'json']).stdout) as { steps: { op: string; set: number; pids: number[] }[] };

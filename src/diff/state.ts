@@ -1,6 +1,7 @@
 // Why: what of a namespace a restore recreates decides what `diff` compares, and a change in it
 // must read as a person would say it ("hostname "a" → "b""), so both live here, apart from the graph.
 import { netStateOf, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
+import { quotedText, type HexBytes } from '../model/kernel-text.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
 /**
@@ -129,6 +130,7 @@ export function bindMountChange(a: string[], b: string[]): string {
 }
 
 function fmt(v: unknown): string {
+  if (v && typeof v === 'object' && 'hex' in v) return quotedText(v as HexBytes); // a hostname that is not UTF-8
   if (Array.isArray(v)) return `[${(v as { inside: number; outside: number; count: number }[]).map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ')}]`;
   if (v && typeof v === 'object' && 'seconds' in v) {
     const t = v as unknown as { seconds: number; nanoseconds: number };

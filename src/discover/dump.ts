@@ -367,7 +367,7 @@ async function dumpStages(target: DumpTarget, opts: DumpOptions): Promise<Image>
         rootPid,
         unreadablePids: [...gaps.unreadable].sort((a, b) => a - b),
         time: Date.now(),
-        hostname: u.nodename,
+        hostname: u.nodename.toString('utf8'), // for people: U+FFFD where not UTF-8
       },
       namespaces,
       processes,

@@ -4,6 +4,7 @@
 // process tree, the dumper's scope, the kernel's limits. Each rule makes one pass (ids point
 // backwards, so depths and cycles need no recursion and no walk per entry), and the first problem
 // found is one ImageError naming file, entry, what is wrong, and the rule.
+import { kernelBytes } from '../model/kernel-text.js';
 import type { IdMapLine, Image, Namespace, NsRefs } from '../model/image.js';
 import { IPC_SYSCTLS } from '../model/ipc.js';
 import { MAX_PID_LEVEL, MAX_USER_LEVEL, NS_LINKS, isHierarchical, linkType } from '../model/species.js';
@@ -181,8 +182,8 @@ export function hostnamesFitTheKernel(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'uts' || !n.state) return undefined;
     const s = n.state;
-    const k = (['hostname', 'domainname'] as const).find((f) => Buffer.byteLength(s[f]) > MAX_NAME_BYTES);
-    return k && `${k} is ${Buffer.byteLength(s[k])} bytes; the kernel takes at most ${MAX_NAME_BYTES}`;
+    const k = (['hostname', 'domainname'] as const).find((f) => kernelBytes(s[f]).length > MAX_NAME_BYTES);
+    return k && `${k} is ${kernelBytes(s[k]).length} bytes; the kernel takes at most ${MAX_NAME_BYTES}`;
   });
 }
 

@@ -6,7 +6,7 @@ import { isErrno } from './errors.js';
 import { openRouteSocket } from './netlink.js';
 
 export type ThreadOp =
-  /** uname(2): nodename and domainname of the thread's uts namespace. */
+  /** uname(2): nodename and domainname of the thread's uts namespace, as bytes. */
   | { kind: 'uname' }
   /**
    * Whole files by absolute path; null where the file does not exist (ENOENT). `otherProcess`:
@@ -22,7 +22,7 @@ export type ThreadOp =
   | { kind: 'sysctls'; paths: readonly string[] };
 
 export type ThreadOpResult<O extends ThreadOp> = O extends { kind: 'uname' }
-  ? { nodename: string; domainname: string }
+  ? { nodename: Uint8Array; domainname: Uint8Array }
   : O extends { kind: 'files' } | { kind: 'sysctls' }
     ? (string | null)[]
     : number;
@@ -65,7 +65,7 @@ export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
   switch (op.kind) {
     case 'uname': {
       const u = uname();
-      return { nodename: u.nodename, domainname: u.domainname } as ThreadOpResult<O>;
+      return { nodename: new Uint8Array(u.nodename), domainname: new Uint8Array(u.domainname) } as ThreadOpResult<O>;
     }
     case 'files':
       return op.paths.map((p) => {

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { NS_LINKS, NS_TYPES, type NsType } from './species.js';
 
 import { READABLE_FORMAT_VERSIONS } from './format.js';
+import { KernelText } from './kernel-text.js';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const i64 = z.number().int().safe();
@@ -26,7 +27,8 @@ export const UserState = z.object({
   level: z.number().int().min(0),
 });
 
-export const UtsState = z.object({ hostname: z.string(), domainname: z.string() });
+/** Hostname and domainname as the kernel's bytes (kernel-text.ts): a string, or {hex} when not UTF-8. */
+export const UtsState = z.object({ hostname: KernelText, domainname: KernelText });
 
 export const IpcState = z.object({ sysctls: z.record(z.string(), z.string()) });
 
@@ -235,7 +237,8 @@ export type Credentials = z.infer<typeof Credentials>;
 export const Process = z.object({
   pid: z.number().int().min(1),
   ppid: z.number().int().min(0),
-  comm: z.string(),
+  /** The kernel's bytes (kernel-text.ts): a string, or {hex} when not UTF-8 (a name cut mid-character). */
+  comm: KernelText,
   /** Pid in each pid namespace from the dumper's outwards-visible one inwards (NSpid, outermost first). */
   nspid: z.array(z.number().int().min(1)),
   namespaces: NsRefs,

@@ -2,6 +2,7 @@
 // ordering rule is unit-testable. Order comes from the image (owners and parents first, user
 // namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
 import { stateOf, type Image, type Namespace, type NsRefs } from '../model/image.js';
+import { quotedText } from '../model/kernel-text.js';
 import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js';
 import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
 import type { Plan, Step } from './schema.js';
@@ -68,7 +69,7 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     what += `; from user#${owner} write setgroups ${u.setgroups}, uid_map ${maps(u.uidMap)}, gid_map ${maps(u.gidMap)}` + (u.projidMap.length ? `, projid_map ${maps(u.projidMap)}` : '');
   }
   if (n.type === 'pid') what += `; its init (pid 1) is placeholder ${step.init}, which lives until release`;
-  if (step.uts) what += `; from inside it set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
+  if (step.uts) what += `; from inside it set hostname ${quotedText(step.uts.hostname)}, domainname ${quotedText(step.uts.domainname)}`;
   if (step.ipc) what += `; its creator sets ${Object.keys(step.ipc.sysctls).length} ipc sysctls inside`;
   if (step.time) what += `; offsets monotonic ${step.time.monotonic.seconds}.${String(step.time.monotonic.nanoseconds).padStart(9, '0')} s, boottime ${step.time.boottime.seconds}.${String(step.time.boottime.nanoseconds).padStart(9, '0')} s, written before anything enters`;
   step.summary = `${what}; holder process ${step.holder} keeps it open`;

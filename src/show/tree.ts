@@ -2,6 +2,7 @@
 // namespaces nested by parent, under each what it owns with its key state, and the processes that
 // live there, grouped by the namespaces they share.
 import { netStateOf, type Image, type Namespace, type NsRefs, type Process, type StateOf } from '../model/image.js';
+import { quotedText, shownText } from '../model/kernel-text.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 import { NS_LINKS, NS_TYPES, isHierarchical, linkType, type NsLink } from '../model/species.js';
 import { select, type Filter } from './select.js';
@@ -70,8 +71,8 @@ export function stateBits(n: Namespace, img: Image, reference: Record<string, st
         break;
       }
       case 'uts':
-        bits.push(`hostname ${JSON.stringify(n.state.hostname)}`);
-        if (n.state.domainname !== '(none)') bits.push(`domainname ${JSON.stringify(n.state.domainname)}`);
+        bits.push(`hostname ${quotedText(n.state.hostname)}`);
+        if (n.state.domainname !== '(none)') bits.push(`domainname ${quotedText(n.state.domainname)}`);
         break;
       case 'ipc': {
         const changed = reference ? Object.entries(n.state.sysctls).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
@@ -156,7 +157,7 @@ function setText(r: NsRefs, links: readonly NsLink[]): string {
 }
 
 function groupLine(procs: Process[], links: readonly NsLink[]): string {
-  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
+  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${shownText(p.comm)}`);
   const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
   const set = setText(procs[0]!.namespaces, links);
   return `${procs.length === 1 ? 'process' : plural(procs.length, 'process')} ${shown.join(', ')}${more}${set ? ` in ${set}` : ''}`;
@@ -192,7 +193,7 @@ export function renderTree(img: Image, opts: TreeOptions = {}): string {
     const text = (p: Process, parent: Process | undefined) => {
       const changed = parent ? sel.links.filter((l) => p.namespaces[l] !== parent.namespaces[l]) : sel.links;
       const what = changed.length ? changed.map((l) => (p.namespaces[l] === null ? `${l}=none` : `${l === linkType(l) ? '' : `${l}=`}${linkType(l)}#${p.namespaces[l]}`)).join(' ') : 'the same namespaces';
-      return `${p.pid} ${p.comm}: ${what}`;
+      return `${p.pid} ${shownText(p.comm)}: ${what}`;
     };
     // Built without recursion: a process tree is as deep as the image says.
     const todo: [Process, Item][] = [];

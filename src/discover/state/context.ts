@@ -7,7 +7,7 @@ import type { SwitchableType, ThreadNamespaces } from '../../kernel/switch.js';
 import type { ThreadOp, ThreadOpResult } from '../../kernel/thread-ops.js';
 import { readFileAt, readlinkAt } from '../../kernel/ffi.js';
 import { SyscallError, isErrno } from '../../kernel/errors.js';
-import { HelperError, readFilesInside } from '../helper.js';
+import { HelperError, readFilesInsideBytes } from '../helper.js';
 import type { Features, Mount } from '../../model/image.js';
 import { parseMountinfo } from '../procfs.js';
 import type { LinkInodes } from '../processes.js';
@@ -124,16 +124,18 @@ export class StateContext {
       const owner = node.owner ? this.graph.nodes.get(node.owner) : undefined;
       if (!isErrno(err, 'EPERM') || op.kind === 'routeSocket' || !owner || this.scopeKeys.has(owner.key)) throw err;
       const paths = op.kind === 'uname' ? ['/proc/sys/kernel/hostname', '/proc/sys/kernel/domainname'] : op.kind === 'files' ? (op.otherProcess ?? op.paths) : [...op.paths];
-      let texts: (string | null)[];
+      let texts: (Buffer | null)[];
       try {
-        texts = readFilesInside([{ type: 'user', path: this.fdPath(owner) }, { type, path: this.fdPath(node) }], paths);
+        texts = readFilesInsideBytes([{ type: 'user', path: this.fdPath(owner) }, { type, path: this.fdPath(node) }], paths);
       } catch (helperErr) {
         if (!(helperErr instanceof HelperError)) throw helperErr;
         const e = err as SyscallError;
         throw new SyscallError(e.syscall, e.errno, `${e.path}; through its user namespace: ${helperErr.message}`);
       }
-      if (op.kind === 'uname') return { nodename: (texts[0] ?? '').replace(/\n$/, ''), domainname: (texts[1] ?? '').replace(/\n$/, '') } as ThreadOpResult<O>;
-      return texts as ThreadOpResult<O>;
+      // /proc/sys/kernel/hostname is the bytes and a line feed.
+      const line = (b: Buffer | null | undefined) => (!b ? Buffer.alloc(0) : b.at(-1) === 0x0a ? b.subarray(0, -1) : b);
+      if (op.kind === 'uname') return { nodename: new Uint8Array(line(texts[0])), domainname: new Uint8Array(line(texts[1])) } as ThreadOpResult<O>;
+      return texts.map((b) => (b === null ? null : b.toString('utf8'))) as ThreadOpResult<O>;
     }
   }
 
