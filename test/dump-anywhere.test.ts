@@ -302,9 +302,11 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   const uid = 61000 + (process.pid % 1000);
   const fifo = join(dir, 'ready');
   spawnSync('mkfifo', ['-m', '666', fifo]);
-  const host = `rootless-${process.pid}`;
+  // A hostname that is not UTF-8 (it ends in byte ff), read back through the helper as its bytes;
+  // only python's sethostname takes bytes (hostname(1) refuses them, /proc/sys wants global root).
+  const host = Buffer.from([...Buffer.from(`rootless-${process.pid}`), 0xff]);
   const script = `
-    unshare --user --map-root-user --uts --ipc --net --cgroup --pid --fork --kill-child sh -c 'hostname ${host}; echo ready > ${fifo}; exec sleep 100000' &
+    unshare --user --map-root-user --uts --ipc --net --cgroup --pid --fork --kill-child sh -c '/usr/bin/python3 -c "import socket; socket.sethostname(bytes([${[...host].join(',')}]))" || exit 1; echo ready > ${fifo}; exec sleep 100000' &
     read x < ${fifo}
     ${staged.node} ${staged.cli} dump $$ -o ${dir}/img -q; echo "code=$?"
     kill -KILL $!`;
@@ -331,7 +333,7 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   t.deepEqual(shell.credentials!.uid, { real: uid, effective: uid, saved: uid, fs: uid });
   const sleeper = img.processes.find((p) => p.comm === 'sleep')!;
   const ns = (id: number | null) => img.namespaces.find((n) => n.id === id)!;
-  t.is((ns(sleeper.namespaces.uts).state as StateOf<'uts'>).hostname, host, 'read through its user namespace');
+  t.deepEqual((ns(sleeper.namespaces.uts).state as StateOf<'uts'>).hostname, { hex: host.toString('hex') }, 'read through its user namespace, as bytes');
   t.truthy(ns(sleeper.namespaces.ipc).state);
   t.truthy(ns(sleeper.namespaces.cgroup).state);
   const net = ns(sleeper.namespaces.net);
