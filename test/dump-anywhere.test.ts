@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Credentials, Image, StateOf } from '../src/model/image.js';
+import { stateOf as nsState, type Credentials, type Image } from '../src/model/image.js';
 import { firstLine } from './helpers/child.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { assertMatchesKernel, sessionMembers } from './helpers/kernel.js';
@@ -92,10 +92,10 @@ test.serial('inside a rootless container sharing the host\'s uts and ipc: own ut
   const ns = (id: number | null) => img.namespaces.find((n) => n.id === id)!;
   // What the kernel showed from inside the container.
   t.is(out.hostname, host);
-  t.is((ns(target.namespaces.uts).state as StateOf<'uts'>).hostname, out.hostname ?? '');
-  t.is((ns(target.namespaces.ipc).state as StateOf<'ipc'>).sysctls['kernel.msgmnb'], out.msgmnb ?? '');
+  t.is(nsState(ns(target.namespaces.uts), 'uts').hostname, out.hostname ?? '');
+  t.is(nsState(ns(target.namespaces.ipc), 'ipc').sysctls['kernel.msgmnb'], out.msgmnb ?? '');
   t.is(`user:[${ns(target.namespaces.user).inode}]`, out.userns ?? '');
-  const time = ns(target.namespaces.time).state as StateOf<'time'>;
+  const time = nsState(ns(target.namespaces.time), 'time');
   t.deepEqual([time.monotonic.seconds, time.boottime.seconds], [100, 200]);
   t.is(ns(target.namespaces.net).stateNote, '');
   t.truthy(ns(target.namespaces.net).state);
@@ -333,7 +333,7 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   t.deepEqual(shell.credentials!.uid, { real: uid, effective: uid, saved: uid, fs: uid });
   const sleeper = img.processes.find((p) => p.comm === 'sleep')!;
   const ns = (id: number | null) => img.namespaces.find((n) => n.id === id)!;
-  t.deepEqual((ns(sleeper.namespaces.uts).state as StateOf<'uts'>).hostname, { hex: host.toString('hex') }, 'read through its user namespace, as bytes');
+  t.deepEqual(nsState(ns(sleeper.namespaces.uts), 'uts').hostname, { hex: host.toString('hex') }, 'read through its user namespace, as bytes');
   t.truthy(ns(sleeper.namespaces.ipc).state);
   t.truthy(ns(sleeper.namespaces.cgroup).state);
   const net = ns(sleeper.namespaces.net);
