@@ -13,7 +13,9 @@ import { validateForPlan } from './plan/validate.js';
 import { validateImage } from './image/validate.js';
 
 // ---- types -------------------------------------------------------------------------------------
-export type { Features, Holder, IdMapLine, Image, Inventory, Mount, Namespace, NetInterface, NetRoute, NsRefs, Process, StateOf, Thread } from './model/image.js';
+export type { Features, Holder, IdMapLine, Image, Inventory, Mount, Namespace, NamespaceOf, NetInterface, NetRoute, NsRefs, Process, StateOf, Thread } from './model/image.js';
+export { isNamespaceOf } from './model/image.js';
+export { kernelText, kernelBytes, type KernelText } from './model/kernel-text.js';
 export { Image as ImageSchema } from './model/image.js';
 export type { Plan, Step, ProcessStep, Chain } from './plan/schema.js';
 export { Plan as PlanSchema, PLAN_VERSION } from './plan/schema.js';

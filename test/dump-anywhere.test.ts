@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { readFile, writeFile } from 'node:fs/promises';
 import { dumpTree } from '../src/discover/dump.js';
 import { join } from 'node:path';
-import type { Credentials, Image, StateOf } from '../src/model/image.js';
+import { stateOf as nsState, type Credentials, type Image, type StateOf } from '../src/model/image.js';
 import { firstLine } from './helpers/child.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { assertMatchesKernel, sessionMembers } from './helpers/kernel.js';
@@ -94,10 +94,10 @@ test.serial('inside a rootless container sharing the host\'s uts and ipc: own ut
   const ns = (id: number | null) => img.namespaces.find((n) => n.id === id)!;
   // What the kernel showed from inside the container.
   t.is(out.hostname, host);
-  t.is((ns(target.namespaces.uts).state as StateOf<'uts'>).hostname, out.hostname ?? '');
-  t.is((ns(target.namespaces.ipc).state as StateOf<'ipc'>).sysctls['kernel.msgmnb'], out.msgmnb ?? '');
+  t.is(nsState(ns(target.namespaces.uts), 'uts').hostname, out.hostname ?? '');
+  t.is(nsState(ns(target.namespaces.ipc), 'ipc').sysctls['kernel.msgmnb'], out.msgmnb ?? '');
   t.is(`user:[${ns(target.namespaces.user).inode}]`, out.userns ?? '');
-  const time = ns(target.namespaces.time).state as StateOf<'time'>;
+  const time = nsState(ns(target.namespaces.time), 'time');
   t.deepEqual([time.monotonic.seconds, time.boottime.seconds], [100, 200]);
   t.is(ns(target.namespaces.net).stateNote, '');
   t.truthy(ns(target.namespaces.net).state);
@@ -304,11 +304,13 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   const uid = 61000 + (process.pid % 1000);
   const [ready, made, go] = ['ready', 'made', 'go'].map((f) => join(dir, f)) as [string, string, string];
   for (const f of [ready, made, go]) spawnSync('mkfifo', ['-m', '666', f]);
-  const host = `rootless-${process.pid}`;
+  // A hostname that is not UTF-8 (it ends in byte ff), read back through the helper as its bytes;
+  // only python's sethostname takes bytes (hostname(1) refuses them, /proc/sys wants global root).
+  const host = Buffer.from([...Buffer.from(`rootless-${process.pid}`), 0xff]);
   // Inside, as the container's root: links, addresses, a rule with its table, routes and sysctls
   // that differ from a fresh namespace's — what an unprivileged dumper must now read through a helper.
   const setup = [
-    `hostname ${host}`,
+    `/usr/bin/python3 -c "import socket; socket.sethostname(bytes([${[...host].join(',')}]))"`,
     // No IPv6 link-local addresses: their duplicate address detection would change them between the two dumps.
     'echo 1 > /proc/sys/net/ipv6/conf/default/addr_gen_mode',
     'ip link set lo up',
@@ -362,7 +364,7 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   t.deepEqual(shell.credentials!.uid, { real: uid, effective: uid, saved: uid, fs: uid });
   const sleeper = img.processes.find((p) => p.comm === 'sleep')!;
   const ns = (id: number | null) => img.namespaces.find((n) => n.id === id)!;
-  t.is((ns(sleeper.namespaces.uts).state as StateOf<'uts'>).hostname, host, 'read through its user namespace');
+  t.deepEqual(nsState(ns(sleeper.namespaces.uts), 'uts').hostname, { hex: host.toString('hex') }, 'read through its user namespace, as bytes');
   t.truthy(ns(sleeper.namespaces.ipc).state);
   t.truthy(ns(sleeper.namespaces.cgroup).state);
   t.is(ns(sleeper.namespaces.user).owner, ns(shell.namespaces.user).id);

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { dumpTree } from '../src/discover/dump.js';
 import { decodeImage, FILES, type FileKind } from '../src/image/codec.js';
-import type { Image, StateOf } from '../src/model/image.js';
+import { stateOf, type Image } from '../src/model/image.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { inodeOf } from './helpers/kernel.js';
 import { ROOT } from './helpers/paths.js';
@@ -62,7 +62,7 @@ test('a thread whose namespaces differ from its leader\'s is recorded apart', as
   t.is(th.tid, tid);
   const uts = img.namespaces[th.namespaces.uts! - 1]!;
   t.is(readlinkSync(`/proc/${child.pid}/task/${tid}/ns/uts`), `uts:[${uts.inode}]`);
-  t.is((uts.state as StateOf<'uts'>).hostname, 'thread-uts');
+  t.is(stateOf(uts, 'uts').hostname, 'thread-uts');
   t.not(th.namespaces.uts, img.processes[0]!.namespaces.uts);
   t.is(img.namespaces[img.processes[0]!.namespaces.uts! - 1]!.inode, inodeOf(child.pid!, 'uts'));
 });

@@ -2,13 +2,13 @@
 // compared with what the kernel reports through other tools.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import type { Image, Namespace, StateOf } from '../src/model/image.js';
+import { stateOf, type Image, type Namespace } from '../src/model/image.js';
 import { assertMatchesKernel, byId, inodeOf, inside, nsPidOf } from './helpers/kernel.js';
 import { dumpToJson } from './helpers/cli.js';
 import { startTopology } from './helpers/topology.js';
 
 const ofType = (img: Image, type: Namespace['type']) => img.namespaces.filter((n) => n.type === type);
-const userState = (n: Namespace) => n.state as StateOf<'user'>;
+const userState = (n: Namespace) => stateOf(n, 'user');
 const proc = (img: Image, pid: number) => img.processes.find((p) => p.pid === pid)!;
 
 test('a chain of nested user namespaces to the kernel limit', async (t) => {
@@ -39,28 +39,28 @@ test('a uts namespace owned by the parent of the process\'s user namespace', asy
   const uts = byId(img, p.namespaces.uts);
   t.is(userState(user).level, 2);
   t.is(uts.owner, user.parent, 'the uts namespace belongs to the level-1 user namespace');
-  t.is((uts.state as StateOf<'uts'>).hostname, inside(topo.pid, ['-u'], ['hostname']).trim());
-  t.is((uts.state as StateOf<'uts'>).hostname, 'owned-by-level1');
+  t.is(stateOf(uts, 'uts').hostname, inside(topo.pid, ['-u'], ['hostname']).trim());
+  t.is(stateOf(uts, 'uts').hostname, 'owned-by-level1');
 });
 
 test('three levels, each with its own user, uts and pid namespace and hostname', async (t) => {
   const topo = await startTopology(t, 'three-levels');
   const { img } = dumpToJson(t, topo.pid);
   assertMatchesKernel(t, img);
-  const utsNames = ofType(img, 'uts').map((u) => (u.state as StateOf<'uts'>).hostname);
+  const utsNames = ofType(img, 'uts').map((u) => stateOf(u, 'uts').hostname);
   for (const h of ['level1', 'level2', 'level3']) t.true(utsNames.includes(h), h);
   for (const p of img.processes) {
     const uts = byId(img, p.namespaces.uts);
-    t.is((uts.state as StateOf<'uts'>).hostname, inside(p.pid, ['-u'], ['hostname']).trim(), `hostname of pid ${p.pid}`);
+    t.is(stateOf(uts, 'uts').hostname, inside(p.pid, ['-u'], ['hostname']).trim(), `hostname of pid ${p.pid}`);
     // The uts namespace of each level is owned by that level's user namespace.
     const user = byId(img, p.namespaces.user);
     if (!user.initial) t.is(uts.owner, user.id);
     t.deepEqual(p.nspid, nsPidOf(p.pid), `NSpid of ${p.pid}`);
   }
   const pids = ofType(img, 'pid');
-  t.deepEqual(pids.map((n) => (n.state as StateOf<'pid'>).level), [0, 1, 2, 3]);
+  t.deepEqual(pids.map((n) => stateOf(n, 'pid').level), [0, 1, 2, 3]);
   // Each nested pid namespace is owned by the user namespace created with it.
-  for (const n of pids.slice(1)) t.is(userState(byId(img, n.owner)).level, (n.state as StateOf<'pid'>).level);
+  for (const n of pids.slice(1)) t.is(userState(byId(img, n.owner)).level, stateOf(n, 'pid').level);
 });
 
 test('nested time namespaces with different offsets', async (t) => {
@@ -72,12 +72,12 @@ test('nested time namespaces with different offsets', async (t) => {
   for (const p of img.processes) {
     const ns = byId(img, p.namespaces.time_for_children);
     const kernel = readFileSync(`/proc/${p.pid}/timens_offsets`, 'utf8');
-    const s = ns.state as StateOf<'time'>;
+    const s = stateOf(ns, 'time');
     for (const clock of ['monotonic', 'boottime'] as const) t.regex(kernel, new RegExp(`${clock}\\s+${s[clock].seconds}\\s+${s[clock].nanoseconds}`));
   }
-  const offsets = times.map((n) => (n.state as StateOf<'time'>).monotonic.seconds).sort((a, b) => a - b);
+  const offsets = times.map((n) => stateOf(n, 'time').monotonic.seconds).sort((a, b) => a - b);
   t.deepEqual(offsets, [100, 3000]);
-  const inner = times.find((n) => (n.state as StateOf<'time'>).monotonic.seconds === 3000)!;
+  const inner = times.find((n) => stateOf(n, 'time').monotonic.seconds === 3000)!;
   t.false(byId(img, inner.owner).initial, 'the inner time namespace is owned by the new user namespace');
 });
 
@@ -124,13 +124,13 @@ test('nested ipc namespaces with changed sysctls', async (t) => {
     const ns = byId(img, p.namespaces.ipc);
     if (seen.has(ns.id)) continue;
     seen.add(ns.id);
-    const sysctls = (ns.state as StateOf<'ipc'>).sysctls;
+    const sysctls = stateOf(ns, 'ipc').sysctls;
     for (const [name, file] of [['kernel.shmmax', 'kernel/shmmax'], ['kernel.msgmax', 'kernel/msgmax'], ['fs.mqueue.msg_max', 'fs/mqueue/msg_max'], ['kernel.sem', 'kernel/sem']]) {
       const kernel = inside(p.pid, ['-i'], ['cat', `/proc/sys/${file}`]).trim().split(/\s+/).join(' ');
       t.is(sysctls[name!], kernel, `${name} in ipc#${ns.id}`);
     }
   }
-  const shm = ofType(img, 'ipc').map((n) => (n.state as StateOf<'ipc'>).sysctls['kernel.shmmax']);
+  const shm = ofType(img, 'ipc').map((n) => stateOf(n, 'ipc').sysctls['kernel.shmmax']);
   t.true(shm.includes('123456789') && shm.includes('987654'));
 });
 
@@ -141,7 +141,7 @@ test('nested pid namespaces with several processes per level', async (t) => {
   const levels = new Map<number, number>();
   for (const p of img.processes) {
     t.deepEqual(p.nspid, nsPidOf(p.pid), `NSpid of ${p.pid}`);
-    const level = (byId(img, p.namespaces.pid).state as StateOf<'pid'>).level;
+    const level = stateOf(byId(img, p.namespaces.pid), 'pid').level;
     t.is(p.nspid.length, level + 1);
     levels.set(level, (levels.get(level) ?? 0) + 1);
   }
@@ -159,7 +159,7 @@ test('a tree whose children sit in different namespaces', async (t) => {
   // Each child leaves exactly one of the parent's namespaces (the user one also lands in its sleep's own), one leaves none.
   t.deepEqual(differing.map((d) => d.join(',')).sort(), ['', 'cgroup', 'ipc', 'mnt', 'net', 'user', 'uts']);
   const utsChild = children.find((c) => c.namespaces.uts !== root.namespaces.uts)!;
-  t.is((byId(img, utsChild.namespaces.uts).state as StateOf<'uts'>).hostname, 'child-uts');
+  t.is(stateOf(byId(img, utsChild.namespaces.uts), 'uts').hostname, 'child-uts');
 });
 
 test('namespaces held only by a bind mount and only by an fd', async (t) => {
@@ -174,7 +174,7 @@ test('namespaces held only by a bind mount and only by an fd', async (t) => {
   const bindHeld = img.namespaces.find((n) => n.holders.some((h) => h.kind === 'bind'))!;
   t.is(bindHeld.type, 'uts');
   t.deepEqual(bindHeld.holders, [{ kind: 'bind', pid: topo.pid, path: '/mnt/uts' }]);
-  t.is((bindHeld.state as StateOf<'uts'>).hostname, 'held-by-bind');
+  t.is(stateOf(bindHeld, 'uts').hostname, 'held-by-bind');
   t.false(img.processes.some((p) => p.namespaces.uts === bindHeld.id));
   // The kernel agrees: the fd and the bind mount refer to these very namespaces.
   const { readlinkSync } = await import('node:fs');

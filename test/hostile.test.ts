@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ImageError, imageFromJson, validate } from '../src/index.js';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
-import { Image, type StateOf } from '../src/model/image.js';
+import { stateOf, Image } from '../src/model/image.js';
 import { printable } from '../src/model/text.js';
 import { nsdump, tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
@@ -52,7 +52,7 @@ test('printable: controls, C1, bidi overrides and lone surrogates are shown by c
 test('show, plan, diff and error messages print image strings as data, never as terminal input', (t) => {
   const img = base();
   img.processes[0]!.comm = 'x\u001b[2J\nFAKE\u009b';
-  const uts = img.namespaces[10]!.state as StateOf<'uts'>;
+  const uts = stateOf(img.namespaces[10]!, 'uts');
   uts.hostname = 'h\u001b]0;pwn\u0007\u202e';
   img.inventory.hostname = 'inv\r\nNEXT';
   img.namespaces[10]!.stateNote = 'note\u0000';
@@ -66,7 +66,7 @@ test('show, plan, diff and error messages print image strings as data, never as 
   t.regex(nsdump(['show', dir, '--tree', 'process']).stdout, /100 x\\x1b\[2J\\nFAKE\\u\{9b\}: /);
   // diff: the same image with another hostname; its message quotes both.
   const other = base();
-  (other.namespaces[10]!.state as StateOf<'uts'>).hostname = 'plain';
+  stateOf(other.namespaces[10]!, 'uts').hostname = 'plain';
   const dir2 = join(tempDir(t), 'img2');
   writeImage(dir2, other);
   const d = nsdump(['diff', dir2, dir]);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { compareImages } from '../src/diff/compare.js';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
-import { Image, type StateOf } from '../src/model/image.js';
+import { stateOf, Image } from '../src/model/image.js';
 import { Plan } from '../src/plan/schema.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
@@ -82,7 +82,7 @@ test('the sh plan without pidfd, and `-- command` runs in the dumped root\'s nam
   const r = spawnSync('sh', [file, '--', 'sh', '-c', 'cat /proc/sys/kernel/hostname; exit 5'], { encoding: 'utf8', timeout: 60_000 });
   t.is(r.status, 5, r.stderr);
   const root = img.processes.find((p) => p.pid === topo.pid)!;
-  t.is(r.stdout.trim(), (img.namespaces[root.namespaces.uts! - 1]!.state as StateOf<'uts'>).hostname);
+  t.is<unknown, unknown>(r.stdout.trim(), stateOf(img.namespaces[root.namespaces.uts! - 1]!, 'uts').hostname);
 });
 
 test('hostile values in an image are data in the sh plan, never code', async (t) => {
@@ -93,15 +93,15 @@ test('hostile values in an image are data in the sh plan, never code', async (t)
   const hostile = [`$(touch ${canary})`, `'; touch ${canary}; '`, '`touch x`"\\$HOME\\\''];
   const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!;
   for (const h of hostile) {
-    (uts.state as StateOf<'uts'>).hostname = h;
-    (uts.state as StateOf<'uts'>).domainname = `"${h}"`;
+    stateOf(uts, 'uts').hostname = h;
+    stateOf(uts, 'uts').domainname = `"${h}"`;
     const bad = join(tempDir(t), 'img');
     writeImage(bad, img);
     const sh = nsdump(['plan', bad, '--format', 'sh']);
     t.is(sh.code, 0, sh.stderr);
     const run = await runShPlan(t, sh.stdout);
     const restored = dumpToJson(t, run.root).img;
-    const names = restored.namespaces.filter((n) => n.type === 'uts').map((n) => (n.state as StateOf<'uts'>).hostname);
+    const names = restored.namespaces.filter((n) => n.type === 'uts').map((n) => stateOf(n, 'uts').hostname);
     t.true(names.includes(h), `hostname set verbatim: ${JSON.stringify(h)} in ${JSON.stringify(names)}`);
     await run.stop();
     t.false(existsSync(canary), 'no command from the image ran');
@@ -110,7 +110,7 @@ test('hostile values in an image are data in the sh plan, never code', async (t)
 
 test('a hostname with a newline cannot be written through /proc/sys: --format sh refuses (exit 8)', async (t) => {
   const img = Image.parse(JSON.parse(readFileSync(join(CORPUS, 'base.json'), 'utf8')));
-  (img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!.state as StateOf<'uts'>).hostname = 'a\n$(touch /tmp/x)';
+  stateOf(img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!, 'uts').hostname = 'a\n$(touch /tmp/x)';
   const dir = join(tempDir(t), 'img');
   writeImage(dir, img);
   const r = nsdump(['plan', dir, '--format', 'sh']);
@@ -124,7 +124,7 @@ test('time offsets with nanoseconds cannot be written by util-linux: --format sh
   const { dir } = dumpToJson(t, topo.pid);
   const img = readImage(dir);
   const time = img.namespaces.find((n) => n.type === 'time' && !n.inScope)!;
-  (time.state as StateOf<'time'>).monotonic.nanoseconds = 5;
+  stateOf(time, 'time').monotonic.nanoseconds = 5;
   const out = join(tempDir(t), 'img');
   writeImage(out, img);
   const r = nsdump(['plan', out, '--format', 'sh']);

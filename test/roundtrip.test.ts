@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readImage } from '../src/image/read.js';
 import { writeImage } from '../src/image/write.js';
 import { channelRoot } from '../src/restore/executor.js';
-import type { StateOf } from '../src/model/image.js';
+import { stateOf } from '../src/model/image.js';
 import { NS_TYPES } from '../src/model/species.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { restoreMembers } from './helpers/kernel.js';
@@ -130,12 +130,12 @@ test('a command that prints the words of nsdump\'s own protocol is just a comman
 test('restore -- CMD joins the root\'s set; --pid and --set pick another; the command\'s status is returned', async (t) => {
   const topo = await startTopology(t, 'three-levels');
   const { dir, img } = dumpToJson(t, topo.pid);
-  const hostnameOf = (pid: number) => (img.namespaces[img.processes.find((p) => p.pid === pid)!.namespaces.uts! - 1]!.state as StateOf<'uts'>).hostname;
+  const hostnameOf = (pid: number) => stateOf(img.namespaces[img.processes.find((p) => p.pid === pid)!.namespaces.uts! - 1]!, 'uts').hostname;
   const deepest = img.processes.find((p) => hostnameOf(p.pid) === 'level3')!;
   const run = (extra: string[]) => spawnSync(process.execPath, [CLI, 'restore', dir, ...extra, '--', 'sh', '-c', 'cat /proc/sys/kernel/hostname; exit 7'], { encoding: 'utf8', timeout: 60_000 });
   const root = run([]);
   t.is(root.status, 7, root.stderr);
-  t.is(root.stdout.trim(), hostnameOf(topo.pid));
+  t.is<unknown, unknown>(root.stdout.trim(), hostnameOf(topo.pid));
   const byPid = run(['--pid', String(deepest.pid)]);
   t.is(byPid.stdout.trim(), 'level3', byPid.stderr);
   const plan = JSON.parse(nsdump(['plan', dir, '-f', 'json']).stdout) as { steps: { op: string; set: number; pids: number[] }[] };
@@ -164,11 +164,11 @@ test('hostnames are data: hostile ones, a newline included, are restored verbati
   const canary = join(tempDir(t), 'pwned');
   const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!;
   const hostile = `$(touch ${canary})\n'; touch ${canary}`.slice(0, 64);
-  (uts.state as StateOf<'uts'>).hostname = hostile;
+  stateOf(uts, 'uts').hostname = hostile;
   const bad = join(tempDir(t), 'img');
   writeImage(bad, img);
   const held = await hold(t, bad);
-  const names = dumpToJson(t, held.ready.root).img.namespaces.filter((n) => n.type === 'uts').map((n) => (n.state as StateOf<'uts'>).hostname);
+  const names = dumpToJson(t, held.ready.root).img.namespaces.filter((n) => n.type === 'uts').map((n) => stateOf(n, 'uts').hostname);
   t.true(names.includes(hostile), JSON.stringify(names));
   t.false(existsSync(canary), 'no command from the image ran');
 });
@@ -301,8 +301,8 @@ test('a step the kernel refuses: exit 9, one line naming the process and the ker
   const topo = await startTopology(t, 'three-levels');
   const img = readImage(dumpToJson(t, topo.pid).dir);
   // Well formed, refused by the kernel: the level-2 map names an id its parent does not map.
-  const l2 = img.namespaces.find((n) => n.type === 'user' && (n.state as StateOf<'user'>).level === 2)!;
-  (l2.state as StateOf<'user'>).uidMap = [{ inside: 0, outside: 5, count: 1 }];
+  const l2 = img.namespaces.find((n) => n.type === 'user' && stateOf(n, 'user').level === 2)!;
+  stateOf(l2, 'user').uidMap = [{ inside: 0, outside: 5, count: 1 }];
   const dir = join(tempDir(t), 'img');
   writeImage(dir, img);
   const child = spawn(process.execPath, [CLI, 'restore', dir, '--hold'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -319,7 +319,7 @@ test('what the target host cannot take is refused before anything is made: a tim
   const topo = await startTopology(t, 'time-nested');
   const img = readImage(dumpToJson(t, topo.pid).dir);
   const time = img.namespaces.find((n) => n.type === 'time' && !n.inScope)!;
-  (time.state as StateOf<'time'>).monotonic.seconds = -4_000_000_000;
+  stateOf(time, 'time').monotonic.seconds = -4_000_000_000;
   const dir = join(tempDir(t), 'img');
   writeImage(dir, img);
   const r = nsdump(['restore', dir, '--hold']);
@@ -331,8 +331,8 @@ test('diff says what changed, exit 1, naming image ids, inodes and a pid; --json
   const topo = await startTopology(t, 'three-levels');
   const a = dumpToJson(t, topo.pid).dir;
   const img = readImage(a);
-  const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope && (n.state as StateOf<'uts'>).hostname === 'level2')!;
-  (uts.state as StateOf<'uts'>).hostname = 'b';
+  const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope && stateOf(n, 'uts').hostname === 'level2')!;
+  stateOf(uts, 'uts').hostname = 'b';
   const b = join(tempDir(t), 'img');
   writeImage(b, img);
   const line = `uts#${uts.id} [${uts.inode}] (first) ~ uts#${uts.id} [${uts.inode}] (second): hostname "level2" → "b"`;

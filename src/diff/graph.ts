@@ -4,7 +4,7 @@
 // whose other end (a veth's peer, a vlan's parent) lies in another created network namespace is a
 // vertex too, with edges to both namespaces: which namespace a pair joins is structure, and two
 // images that pair the same names differently are not the same network.
-import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { netStateOf, type Image, type Namespace, type NsRefs } from '../model/image.js';
 import { NS_LINKS } from '../model/species.js';
 import { bindMounts, canonical, restorableState } from './state.js';
 
@@ -91,11 +91,11 @@ function crossLinks(ns: Namespace[]): { link: CrossLink; peerName: string }[] {
   const out: { link: CrossLink; peerName: string }[] = [];
   for (const n of ns) {
     if (n.type !== 'net' || !n.state) continue;
-    for (const l of [...(n.state as StateOf<'net'>).interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const l of [...n.state.interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (!l.link || l.linkOutside || l.linkNetns === null || l.linkNetns === n.id) continue;
       const other = created.get(l.linkNetns);
       if (!other) continue;
-      const peer = (other.state as StateOf<'net'> | null)?.interfaces.find((p) => p.index === l.link);
+      const peer = netStateOf(other)?.interfaces.find((p) => p.index === l.link);
       out.push({ link: { ns: n.id, peerNs: other.id, name: l.name }, peerName: peer?.name ?? `ifindex ${l.link}` });
     }
   }

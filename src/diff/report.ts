@@ -1,7 +1,8 @@
 // Why: a verdict of "different" is only useful with what differs, said so that a person can find
 // it on both sides (image id, kernel inode, a pid) and a script can read it (the `first` and
 // `second` fields). Messages follow a pairing of the two graphs' vertices; the verdict never does.
-import type { Namespace, NsRefs, StateOf } from '../model/image.js';
+import type { Namespace, NsRefs } from '../model/image.js';
+import { quotedText } from '../model/kernel-text.js';
 import { NS_LINKS, NS_TYPES, type NsLink, type NsType } from '../model/species.js';
 import type { Graph, NsSet } from './graph.js';
 import { bindMountChange, bindMounts, restorableState, stateChange } from './state.js';
@@ -33,7 +34,7 @@ export function describe(n: Namespace, ids: Map<number, Namespace>): string {
   let depth = 0;
   for (let u = n.type === 'user' ? n : n.owner === null ? undefined : ids.get(n.owner); u && !u.inScope; u = u.parent === null ? undefined : ids.get(u.parent)) depth++;
   const where = n.type === 'user' ? `user ns at level ${depth}` : `${n.type} ns owned by a user ns at level ${depth}`;
-  if (n.type === 'uts' && n.state) return `${where} (hostname ${JSON.stringify((n.state as StateOf<'uts'>).hostname)})`;
+  if (n.type === 'uts' && n.state) return `${where} (hostname ${quotedText(n.state.hostname)})`;
   return where;
 }
 

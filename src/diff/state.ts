@@ -1,6 +1,7 @@
 // Why: what of a namespace a restore recreates decides what `diff` compares, and a change in it
 // must read as a person would say it ("hostname "a" → "b""), so both live here, apart from the graph.
-import type { NetInterface, Namespace, StateOf } from '../model/image.js';
+import { netStateOf, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
+import { quotedText, type HexBytes } from '../model/kernel-text.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
 /**
@@ -11,20 +12,19 @@ import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../mode
  * that come with an address), which appear on their own schedule. Rules compare in order. `ids` resolves a veth's peer.
  */
 export function restorableState(n: Namespace, ids?: Map<number, Namespace>): Record<string, unknown> | null {
-  const s = n.state;
-  if (!s) return null;
+  if (!n.state) return null;
   switch (n.type) {
     case 'user': {
-      const u = s as StateOf<'user'>;
+      const u = n.state;
       return { uidMap: u.uidMap, gidMap: u.gidMap, projidMap: u.projidMap, setgroups: u.setgroups };
     }
     case 'uts':
     case 'time':
-      return s as Record<string, unknown>;
+      return n.state;
     case 'ipc':
-      return { sysctls: Object.fromEntries(Object.entries((s as StateOf<'ipc'>).sysctls).sort(([a], [b]) => (a < b ? -1 : 1))) };
+      return { sysctls: Object.fromEntries(Object.entries(n.state.sysctls).sort(([a], [b]) => (a < b ? -1 : 1))) };
     case 'net':
-      return netState(n, s as StateOf<'net'>, ids);
+      return netState(n, n.state, ids);
     default:
       return null;
   }
@@ -61,7 +61,7 @@ function describeLink(n: Namespace, l: NetInterface, byIndex: Map<number, NetInt
     } else {
       const other = ids?.get(l.linkNetns);
       where = other?.inScope ? "the dumper's own namespace" : 'another namespace of the image';
-      const peer = (other?.state as StateOf<'net'> | null | undefined)?.interfaces.find((p) => p.index === l.link);
+      const peer = netStateOf(other)?.interfaces.find((p) => p.index === l.link);
       if (peer) peerName = peer.name;
     }
     bits.push(`${l.kind === 'veth' ? 'peer' : 'on'} ${peerName} in ${where}`);
@@ -130,6 +130,7 @@ export function bindMountChange(a: string[], b: string[]): string {
 }
 
 function fmt(v: unknown): string {
+  if (v && typeof v === 'object' && 'hex' in v) return quotedText(v as HexBytes); // a hostname that is not UTF-8
   if (Array.isArray(v)) return `[${(v as { inside: number; outside: number; count: number }[]).map((l) => `${l.inside} ${l.outside} ${l.count}`).join(', ')}]`;
   if (v && typeof v === 'object' && 'seconds' in v) {
     const t = v as unknown as { seconds: number; nanoseconds: number };

@@ -57,9 +57,11 @@ const RuleSchema = z.object({
   l3mdev: z.boolean(), uidRange: z.string(), ipProto: z.number(), sportRange: z.string(), dportRange: z.string(), complex: z.boolean(),
 }) satisfies z.ZodType<Rule>;
 const Texts = z.array(z.string().nullable());
+const HEX = z.string().regex(/^(?:[0-9a-f]{2}){0,64}$/);
 /** What each op answers, checked before anything of it is used. */
 const OK: Record<Exclude<ThreadOp['kind'], 'routeSocket'>, z.ZodType> = {
-  uname: z.object({ nodename: z.string(), domainname: z.string() }),
+  // Names are bytes (a hostname need not be UTF-8): the reader sends them as hex.
+  uname: z.object({ nodename: HEX, domainname: HEX }).transform((u) => ({ nodename: new Uint8Array(Buffer.from(u.nodename, 'hex')), domainname: new Uint8Array(Buffer.from(u.domainname, 'hex')) })),
   files: Texts,
   pinnedFiles: Texts,
   sysctls: Texts,

@@ -3,9 +3,10 @@
 // refers to a namespace. Each process is read through one open /proc/PID directory fd: lookups
 // under it fail once that process is reaped, so a reused pid can never be read by mistake, and it
 // costs a third of the syscalls of path lookups (the kernel's per-call cost dominates a dump).
-import { close, listDirFd, nlinkAt, openAt, openDir, readFileAt, readlinkAt, statxDevIno, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../kernel/ffi.js';
+import { close, listDirFd, nlinkAt, openAt, openDir, readFileAt, readFileBytesAt, readlinkAt, statxDevIno, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../kernel/ffi.js';
 import { SyscallError, isErrno } from '../kernel/errors.js';
 import { NS_LINKS, type NsLink, nsTypeFromLinkName, parseNsLink, type NsType } from '../model/species.js';
+import { kernelText, type KernelText } from '../model/kernel-text.js';
 import { PF_KTHREAD, parseStat } from './procfs.js';
 import { NoSuchProcessError, PermissionError, TreeChangedError } from './errors.js';
 
@@ -22,7 +23,7 @@ export interface NsFd {
 export interface ProcInfo {
   pid: number;
   ppid: number;
-  comm: string;
+  comm: KernelText;
   /** Open /proc/PID: every later read of this process goes through it. */
   dirfd: number;
   links: LinkInodes;
@@ -129,19 +130,21 @@ function readProcess(pid: number, ppid: number | null, isRoot: boolean, nsfsDev:
   }
   try {
     // Only the root's parent is not known from the walk; comm alone is cheaper than stat.
-    let comm: string;
+    let comm: KernelText;
     if (ppid === null) {
-      const st = parseStat(readFileAt(dirfd, 'stat', `${where}/stat`));
+      // latin1: one character per byte, so comm's bytes come back exactly whatever they are.
+      const st = parseStat(readFileBytesAt(dirfd, 'stat', `${where}/stat`).toString('latin1'));
       if (!isRoot && st.flags & PF_KTHREAD) {
         // Kernel threads live in the initial namespaces and have no user-space side: lsns-like
         // listings count them, an image of namespaces gains nothing from them.
         close(dirfd);
         return null;
       }
-      comm = st.comm;
+      comm = kernelText(Buffer.from(st.comm, 'latin1'));
       ppid = st.ppid;
     } else {
-      comm = readFileAt(dirfd, 'comm', `${where}/comm`).replace(/\n$/, '');
+      const bytes = readFileBytesAt(dirfd, 'comm', `${where}/comm`);
+      comm = kernelText(bytes.at(-1) === 0x0a ? bytes.subarray(0, -1) : bytes);
     }
     const links = readLinksAt(dirfd, where);
     const threads: ProcInfo['threads'] = [];

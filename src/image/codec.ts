@@ -3,9 +3,10 @@
 // protobuf's own writeDelimited). Models in, bytes out, and back; the only importer of generated code.
 import protobuf from 'protobufjs/minimal.js';
 import { nsdump } from '../generated/image.js';
-import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, StateOf, Thread } from '../model/image.js';
+import type { Credentials, Holder, Image, Inventory, Namespace, NsRefs, Process, Thread } from '../model/image.js';
 import { FORMAT_VERSION, READABLE_FORMAT_VERSIONS } from '../model/format.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
+import { kernelText, lossyText, nonUtf8Bytes } from '../model/kernel-text.js';
 
 /** What the generated static code offers for one message type (it is untyped on purpose). */
 interface MessageCodec {
@@ -140,19 +141,17 @@ function sortedSysctls(m: Record<string, string>): { name: string; value: string
 
 function stateToMsg(ns: Namespace): Record<string, unknown> {
   if (!ns.state) return {};
-  const s = ns.state as Record<string, unknown>;
   switch (ns.type) {
     case 'user': {
-      const u = s as { setgroups: string };
-      const { setgroups: _, ...rest } = u as Record<string, unknown>;
-      return { user: { ...rest, setgroupsDeny: u.setgroups === 'deny' } };
+      const { setgroups, ...rest } = ns.state;
+      return { user: { ...rest, setgroupsDeny: setgroups === 'deny' } };
     }
     case 'ipc': {
-      const sysctls = sortedSysctls((s as { sysctls: Record<string, string> }).sysctls);
+      const sysctls = sortedSysctls(ns.state.sysctls);
       return { ipc: { sysctls } };
     }
     case 'net': {
-      const n = s as StateOf<'net'>;
+      const n = ns.state;
       return {
         net: {
           interfaces: n.interfaces.map((i) => ({ ...i, linkNetns: id0(i.linkNetns) })),
@@ -163,9 +162,18 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
         },
       };
     }
+    case 'uts': {
+      const { hostname, domainname } = ns.state;
+      return { uts: { hostname: lossyText(hostname), domainname: lossyText(domainname), hostnameBytes: nonUtf8Bytes(hostname), domainnameBytes: nonUtf8Bytes(domainname) } };
+    }
     default:
-      return { [ns.type]: s };
+      return { [ns.type]: ns.state };
   }
+}
+
+/** A name stored as a string and, when not UTF-8, its bytes beside it (format 2): the bytes win. */
+function textFromMsg(text: unknown, bytes: unknown): unknown {
+  return bytes instanceof Uint8Array && bytes.length ? kernelText(bytes) : text;
 }
 
 function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
@@ -186,6 +194,8 @@ function stateFromMsg(type: NsType, m: Record<string, unknown>): unknown {
         missingDefaultRules: s.missingDefaultRules ?? [],
         sysctls: Object.fromEntries((s.sysctls as { name: string; value: string }[]).map((x) => [x.name, x.value])),
       };
+    case 'uts':
+      return { hostname: textFromMsg(s.hostname, s.hostnameBytes), domainname: textFromMsg(s.domainname, s.domainnameBytes) };
     case 'time': {
       // A missing clock stays missing (undefined), for the schema to name.
       const ts = (t: Record<string, unknown> | null | undefined) => (t ? { seconds: Number(t.seconds), nanoseconds: t.nanoseconds } : undefined);
@@ -296,7 +306,7 @@ export function encodeImage(img: Image): Record<FileKind, Buffer> {
   return {
     inventory: frame('inventory', v, [encode(types.inventory, inventoryToMsg(img.inventory))]),
     namespaces: frame('namespaces', v, img.namespaces.map((n) => encode(types.namespace, nsToMsg(n)))),
-    processes: frame('processes', v, img.processes.map((p: Process) => encode(types.process, { ...p, namespaces: refsToMsg(p.namespaces), credentials: credsToMsg(p.credentials) }))),
+    processes: frame('processes', v, img.processes.map((p: Process) => encode(types.process, { ...p, comm: lossyText(p.comm), commBytes: nonUtf8Bytes(p.comm), namespaces: refsToMsg(p.namespaces), credentials: credsToMsg(p.credentials) }))),
     threads: frame('threads', v, img.threads.map((t: Thread) => encode(types.thread, { ...t, namespaces: refsToMsg(t.namespaces) }))),
   };
 }
@@ -319,7 +329,7 @@ export function decodeImage(files: Record<FileKind, Buffer>, readable: readonly 
   return {
     inventory: decode('inventory', types.inventory, inv[0]!, 0, inventoryFromMsg),
     namespaces: entries('namespaces').map((b, i) => decode('namespaces', types.namespace, b, i, nsFromMsg)),
-    processes: entries('processes').map((b, i) => decode('processes', types.process, b, i, (m) => ({ ...procMsg(m), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) }))),
+    processes: entries('processes').map((b, i) => decode('processes', types.process, b, i, ({ commBytes, ...m }) => ({ ...procMsg(m), comm: textFromMsg(m.comm, commBytes), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) }))),
     threads: entries('threads').map((b, i) => decode('threads', types.thread, b, i, procMsg)),
   };
 }

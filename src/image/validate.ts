@@ -4,7 +4,8 @@
 // process tree, the dumper's scope, the kernel's limits. Each rule makes one pass (ids point
 // backwards, so depths and cycles need no recursion and no walk per entry), and the first problem
 // found is one ImageError naming file, entry, what is wrong, and the rule.
-import type { IdMapLine, Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { kernelBytes } from '../model/kernel-text.js';
+import type { IdMapLine, Image, Namespace, NsRefs } from '../model/image.js';
 import { IPC_SYSCTLS } from '../model/ipc.js';
 import { MAX_PID_LEVEL, MAX_USER_LEVEL, NS_LINKS, isHierarchical, linkType } from '../model/species.js';
 import type { FileKind } from './codec.js';
@@ -142,7 +143,7 @@ export function scopeNamesOneNamespacePerType(ix: Index): Problem | undefined {
 export function netLinksResolve(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'net' || !n.state) return undefined;
-    for (const l of (n.state as StateOf<'net'>).interfaces) {
+    for (const l of n.state.interfaces) {
       if (l.linkNetns === null) continue;
       const target = ix.byId[l.linkNetns];
       if (!target || target.type !== 'net') return `interface ${l.name}: link_netns ${l.linkNetns} ${target ? `is a ${target.type} namespace` : 'does not exist'}`;
@@ -172,7 +173,7 @@ function mapProblem(label: string, map: IdMapLine[]): string | undefined {
 export function idMapsAreWellFormed(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'user' || !n.state) return undefined;
-    const s = n.state as StateOf<'user'>;
+    const s = n.state;
     return mapProblem('uid_map', s.uidMap) ?? mapProblem('gid_map', s.gidMap) ?? mapProblem('projid_map', s.projidMap);
   });
 }
@@ -180,16 +181,16 @@ export function idMapsAreWellFormed(ix: Index): Problem | undefined {
 export function hostnamesFitTheKernel(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'uts' || !n.state) return undefined;
-    const s = n.state as StateOf<'uts'>;
-    const k = (['hostname', 'domainname'] as const).find((f) => Buffer.byteLength(s[f]) > MAX_NAME_BYTES);
-    return k && `${k} is ${Buffer.byteLength(s[k])} bytes; the kernel takes at most ${MAX_NAME_BYTES}`;
+    const s = n.state;
+    const k = (['hostname', 'domainname'] as const).find((f) => kernelBytes(s[f]).length > MAX_NAME_BYTES);
+    return k && `${k} is ${kernelBytes(s[k]).length} bytes; the kernel takes at most ${MAX_NAME_BYTES}`;
   });
 }
 
 export function timeOffsetsInRange(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'time' || !n.state) return undefined;
-    const s = n.state as StateOf<'time'>;
+    const s = n.state;
     const k = (['monotonic', 'boottime'] as const).find((f) => Math.abs(s[f].seconds) > KTIME_SEC_MAX_HALF);
     return k && `${k} offset ${s[k].seconds} s is beyond the kernel's ±${KTIME_SEC_MAX_HALF} s`;
   });
@@ -200,7 +201,7 @@ const KNOWN_IPC = new Set<string>(IPC_SYSCTLS);
 export function ipcSysctlsAreKnownNumbers(ix: Index): Problem | undefined {
   return firstNs(ix, (n) => {
     if (n.type !== 'ipc' || !n.state) return undefined;
-    for (const [k, v] of Object.entries((n.state as StateOf<'ipc'>).sysctls)) {
+    for (const [k, v] of Object.entries(n.state.sysctls)) {
       if (!KNOWN_IPC.has(k)) return `unknown ipc sysctl ${JSON.stringify(k)}`;
       if (!/^-?\d+( -?\d+){0,3}$/.test(v)) return `${k} = ${JSON.stringify(v)} is not a number`;
     }

@@ -109,16 +109,19 @@ export function pidfdSendSignal(pidfd: number, sig: number): boolean {
   throw new SyscallError('pidfd_send_signal', errno);
 }
 
-/** struct utsname: six 65-byte fields (sysname nodename release version machine domainname). */
-export function uname(): { nodename: string; release: string; domainname: string } {
+/**
+ * struct utsname: six 65-byte fields (sysname nodename release version machine domainname).
+ * nodename and domainname are the bytes sethostname/setdomainname took, UTF-8 or not.
+ */
+export function uname(): { nodename: Buffer; release: string; domainname: Buffer } {
   const buf = Buffer.alloc(65 * 6);
   check(c.uname(buf), 'uname');
   const field = (i: number) => {
     const s = buf.subarray(i * 65, (i + 1) * 65);
     const end = s.indexOf(0);
-    return s.subarray(0, end < 0 ? 65 : end).toString('utf8');
+    return s.subarray(0, end < 0 ? 65 : end);
   };
-  return { nodename: field(1), release: field(2), domainname: field(5) };
+  return { nodename: field(1), release: field(2).toString('utf8'), domainname: field(5) };
 }
 
 export function socket(domain: number, type: number, protocol: number): number {
@@ -172,6 +175,21 @@ export function readFileAt(dirfd: number, name: string, what?: string): string {
       const n = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name);
       if (n === 0) return out;
       out += readBuf.toString('utf8', 0, n);
+    }
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** Whole procfs file as bytes (a comm is not always UTF-8), read like readFileAt. */
+export function readFileBytesAt(dirfd: number, name: string, what?: string): Buffer {
+  const fd = openAt(dirfd, name, O_RDONLY | O_CLOEXEC, what);
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const n = check(c.read(fd, readBuf, readBuf.length), 'read', what ?? name);
+      if (n === 0) return Buffer.concat(parts);
+      parts.push(Buffer.from(readBuf.subarray(0, n)));
     }
   } finally {
     c.close(fd);

@@ -6,7 +6,7 @@ import { isErrno } from './errors.js';
 import { AF_INET, AF_INET6, type Addr, type Link, type Route, type Rule, closeRouteSocket, dumpAddrs, dumpLinks, dumpRoutes, dumpRules, openRouteSocket } from './netlink.js';
 
 export type ThreadOp =
-  /** uname(2): nodename and domainname of the thread's uts namespace. */
+  /** uname(2): nodename and domainname of the thread's uts namespace, as bytes. */
   | { kind: 'uname' }
   /** Whole files by absolute path; null where the file does not exist (ENOENT). */
   | { kind: 'files'; paths: string[] }
@@ -38,7 +38,7 @@ export interface NetDump {
 }
 
 export type ThreadOpResult<O extends ThreadOp> = O extends { kind: 'uname' }
-  ? { nodename: string; domainname: string }
+  ? { nodename: Uint8Array; domainname: Uint8Array }
   : O extends { kind: 'files' } | { kind: 'pinnedFiles' } | { kind: 'sysctls' }
     ? (string | null)[]
     : O extends { kind: 'netDump' }
@@ -98,7 +98,7 @@ export function runThreadOp<O extends ThreadOp>(op: O): ThreadOpResult<O> {
   switch (op.kind) {
     case 'uname': {
       const u = uname();
-      return { nodename: u.nodename, domainname: u.domainname } as ThreadOpResult<O>;
+      return { nodename: new Uint8Array(u.nodename), domainname: new Uint8Array(u.domainname) } as ThreadOpResult<O>;
     }
     case 'files':
       return op.paths.map((p) => {

@@ -3,7 +3,7 @@
 // ids as the dumper saw them (null where unmapped), user namespaces by image id with their parent,
 // level and creator's uid, and Y named the ways a person reads an image (uts#7, 7, uts:PID).
 import { type CapsTarget, type Credentials as CapCredentials, type UserNs } from './caps.js';
-import type { Credentials, Image, Namespace, Process, StateOf } from './image.js';
+import type { Credentials, Image, Namespace, Process } from './image.js';
 import { NS_TYPES, type NsType } from './species.js';
 
 /** Y cannot be found in the image, or is given in a form an image cannot answer. */
@@ -33,7 +33,7 @@ function overflowMapped(img: Image): boolean {
   const own = scope?.id == null ? undefined : img.namespaces.find((n) => n.id === scope.id);
   if (!own) return false;
   if (own.initial) return true;
-  const st = own.state as StateOf<'user'> | null;
+  const st = own.type === 'user' ? own.state : null;
   return st !== null && st.uidMap.some((l) => OVERFLOW_UID >= l.inside && OVERFLOW_UID - l.inside < l.count);
 }
 
@@ -43,7 +43,7 @@ export function imageUsers(img: Image): UserNs[] {
   return img.namespaces
     .filter((n) => n.type === 'user')
     .map((n) => {
-      const st = n.state as StateOf<'user'> | null;
+      const st = n.state;
       const owner = st === null ? null : st.ownerUid === OVERFLOW_UID && !mapped ? null : st.ownerUid;
       return {
         id: n.id,

@@ -2,9 +2,10 @@
 // these types, the codec maps them to and from protobuf, `show --json` prints them as they are,
 // and the planner (a later stage) reads them after validation.
 import * as z from 'zod';
-import { NS_LINKS, NS_TYPES } from './species.js';
+import { NS_LINKS, NS_TYPES, type NsType } from './species.js';
 
 import { READABLE_FORMAT_VERSIONS } from './format.js';
+import { KernelText } from './kernel-text.js';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const i64 = z.number().int().safe();
@@ -26,7 +27,8 @@ export const UserState = z.object({
   level: z.number().int().min(0),
 });
 
-export const UtsState = z.object({ hostname: z.string(), domainname: z.string() });
+/** Hostname and domainname as the kernel's bytes (kernel-text.ts): a string, or {hex} when not UTF-8. */
+export const UtsState = z.object({ hostname: KernelText, domainname: KernelText });
 
 export const IpcState = z.object({ sysctls: z.record(z.string(), z.string()) });
 
@@ -197,19 +199,21 @@ export const NamespaceFields = z.object({
   stateNote: z.string(),
 });
 /**
- * A namespace; its state is checked against the schema of its own type (a plain union would try
- * all eight and build an issue for every miss: most of the time spent reading a large image).
+ * One namespace type with its own state (null: not read; an absent state reads as null). The
+ * namespace is a union discriminated on `type`: the reader looks the schema up by type (a plain
+ * union would try all eight and build an issue for every miss: most of the time spent reading a
+ * large image), and code that narrows on `type` gets that type's state.
  */
-export const Namespace = NamespaceFields.transform((n, ctx) => {
-  if (n.state === null || n.state === undefined) return { ...n, state: null as z.infer<typeof NsState> | null };
-  const r = STATE_SCHEMAS[n.type].safeParse(n.state);
-  if (!r.success) {
-    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['state', ...issue.path] } as z.IssueData);
-    return z.NEVER;
-  }
-  return { ...n, state: r.data as z.infer<typeof NsState> | null };
-});
+function namespaceOf<T extends NsType, S extends z.ZodType>(type: T, state: S) {
+  return NamespaceFields.extend({ type: z.literal(type), state: state.nullable().default(null as never) }); // never: TS cannot see null fits an unknown S
+}
+export const Namespace = z.discriminatedUnion('type', [
+  namespaceOf('user', UserState), namespaceOf('pid', PidState), namespaceOf('mnt', MntState), namespaceOf('net', NetState),
+  namespaceOf('ipc', IpcState), namespaceOf('uts', UtsState), namespaceOf('cgroup', CgroupState), namespaceOf('time', TimeState),
+]);
 export type Namespace = z.infer<typeof Namespace>;
+/** A namespace of one type: `NamespaceOf<'uts'>` has a uts state. */
+export type NamespaceOf<T extends NsType> = Extract<Namespace, { type: T }>;
 
 const NsRefs = z.object(Object.fromEntries(NS_LINKS.map((l) => [l, imageId.nullable()])) as Record<(typeof NS_LINKS)[number], z.ZodNullable<typeof imageId>>);
 export type NsRefs = z.infer<typeof NsRefs>;
@@ -233,7 +237,8 @@ export type Credentials = z.infer<typeof Credentials>;
 export const Process = z.object({
   pid: z.number().int().min(1),
   ppid: z.number().int().min(0),
-  comm: z.string(),
+  /** The kernel's bytes (kernel-text.ts): a string, or {hex} when not UTF-8 (a name cut mid-character). */
+  comm: KernelText,
   /** Pid in each pid namespace from the dumper's outwards-visible one inwards (NSpid, outermost first). */
   nspid: z.array(z.number().int().min(1)),
   namespaces: NsRefs,
@@ -286,3 +291,24 @@ export const Image = z.object({
   threads: z.array(Thread),
 });
 export type Image = z.infer<typeof Image>;
+
+/** Narrow a namespace to its type: `isNamespaceOf(n, 'user') && n.state?.uidMap`. */
+export function isNamespaceOf<T extends NsType>(n: Namespace, type: T): n is NamespaceOf<T> {
+  return n.type === type;
+}
+
+/**
+ * The state of a namespace that must be of `type` and have a state: one the image rules or the
+ * planner's rules have vouched for (a user namespace to create has its maps). Anything else is a
+ * bug here, not a bad image, and says so.
+ */
+export function stateOf<T extends NsType>(n: Namespace, type: T): NonNullable<NamespaceOf<T>['state']> {
+  if (n.type !== type || n.state === null) throw new Error(`internal: ${n.type}#${n.id} has no ${type} state`);
+  // Checked just above; TypeScript does not narrow a union by a generic discriminant.
+  return n.state as NonNullable<NamespaceOf<T>['state']>;
+}
+
+/** The net state of a namespace that may be missing or of another type (a link's far end): null then. */
+export function netStateOf(n: Namespace | undefined): StateOf<'net'> | null {
+  return n?.type === 'net' ? n.state : null;
+}

@@ -1,7 +1,8 @@
 // Why: turns a validated image into the ordered restore plan. Pure: no system calls, so every
 // ordering rule is unit-testable. Order comes from the image (owners and parents first, user
 // namespaces first); each namespace is made from inside its owner (and, for pid, its parent).
-import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { stateOf, type Image, type Namespace, type NsRefs } from '../model/image.js';
+import { quotedText } from '../model/kernel-text.js';
 import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js';
 import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
 import type { Plan, Step } from './schema.js';
@@ -47,7 +48,6 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
   }
   const entered = NS_TYPES.filter((t) => enter[t] !== null).map((t) => `${t}#${enter[t]}`);
   const inside = entered.join(', ') || "the executor's own namespaces";
-  const s = n.state as Record<string, unknown> | null;
   const step = {
     op: 'create' as const,
     type: n.type,
@@ -57,10 +57,10 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     enter,
     holder: holderName(n),
     init: n.type === 'pid' ? (initSet ? `set-${initSet.n}` : `init-pid-${n.id}`) : null,
-    user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(s as StateOf<'user'>) : null,
-    uts: n.type === 'uts' ? { ...(s as StateOf<'uts'>) } : null,
-    ipc: n.type === 'ipc' ? { sysctls: { ...(s as StateOf<'ipc'>).sysctls } } : null,
-    time: n.type === 'time' ? { ...(s as StateOf<'time'>) } : null,
+    user: n.type === 'user' ? (({ setgroups, uidMap, gidMap, projidMap }) => ({ setgroups, uidMap, gidMap, projidMap }))(stateOf(n, 'user')) : null,
+    uts: n.type === 'uts' ? { ...stateOf(n, 'uts') } : null,
+    ipc: n.type === 'ipc' ? { sysctls: { ...stateOf(n, 'ipc').sysctls } } : null,
+    time: n.type === 'time' ? { ...stateOf(n, 'time') } : null,
     summary: '',
   };
   let what = `create ${ref(n)} from inside ${inside}`;
@@ -69,7 +69,7 @@ function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo 
     what += `; from user#${owner} write setgroups ${u.setgroups}, uid_map ${maps(u.uidMap)}, gid_map ${maps(u.gidMap)}` + (u.projidMap.length ? `, projid_map ${maps(u.projidMap)}` : '');
   }
   if (n.type === 'pid') what += `; its init (pid 1) is placeholder ${step.init}, which lives until release`;
-  if (step.uts) what += `; from inside it set hostname ${JSON.stringify(step.uts.hostname)}, domainname ${JSON.stringify(step.uts.domainname)}`;
+  if (step.uts) what += `; from inside it set hostname ${quotedText(step.uts.hostname)}, domainname ${quotedText(step.uts.domainname)}`;
   if (step.ipc) what += `; its creator sets ${Object.keys(step.ipc.sysctls).length} ipc sysctls inside`;
   if (step.time) what += `; offsets monotonic ${step.time.monotonic.seconds}.${String(step.time.monotonic.nanoseconds).padStart(9, '0')} s, boottime ${step.time.boottime.seconds}.${String(step.time.boottime.nanoseconds).padStart(9, '0')} s, written before anything enters`;
   step.summary = `${what}; holder process ${step.holder} keeps it open`;

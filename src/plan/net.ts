@@ -6,7 +6,7 @@
 // the executor's own network namespace included: a restore never changes the network it runs in,
 // unless an `--external` mapping asks for exactly one end there.
 import * as z from 'zod';
-import { IfName, NetRule, type Image, type NetInterface, type Namespace, type StateOf } from '../model/image.js';
+import { IfName, NetRule, type Image, type NetInterface, type NamespaceOf, type StateOf } from '../model/image.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 
 const id = z.number().int().min(1);
@@ -111,7 +111,7 @@ const isLoopback = (l: NetInterface) => l.flags.includes('LOOPBACK');
 
 export function planNet(img: Image, mappings: ExternalMapping[] = []): NetPlan {
   const ids = new Map(img.namespaces.map((n) => [n.id, n]));
-  const nets = img.namespaces.filter((n): n is Namespace & { state: StateOf<'net'> } => n.type === 'net' && !n.inScope && n.state !== null);
+  const nets = img.namespaces.filter((n): n is NamespaceOf<'net'> & { state: StateOf<'net'> } => n.type === 'net' && !n.inScope && n.state !== null);
   const plan: NetPlan = { ops: [], sysctls: [], external: [], skipped: [] };
   const links: Extract<NetOp, { op: 'link' }>[] = [];
   const later: NetPlan['ops'] = [];
@@ -119,7 +119,10 @@ export function planNet(img: Image, mappings: ExternalMapping[] = []): NetPlan {
   const made = new Set<string>();
   /** Where each mapping was used (more than one namespace: ambiguous). */
   const used = new Map<ExternalMapping, number[]>();
-  const stateOf = (ns: number | null) => (ns === null ? undefined : (ids.get(ns)?.state as StateOf<'net'> | null | undefined) ?? undefined);
+  const stateOf = (ns: number | null) => {
+    const n = ns === null ? undefined : ids.get(ns);
+    return n?.type === 'net' ? (n.state ?? undefined) : undefined;
+  };
   const mappingFor = (ns: number, name: string) => {
     const found = mappings.filter((m) => m.name === name && (m.netns === null || m.netns === ns));
     return found[0];

@@ -3,6 +3,7 @@
 // so a hostile hostname like `$(reboot)` is data, never code.
 import type { Image } from '../model/image.js';
 import { UTIL_LINUX_OPTION, type NsType } from '../model/species.js';
+import { kernelBytes, quotedText, textPieces, type KernelText } from '../model/kernel-text.js';
 
 import { orderedSysctls } from '../model/ipc.js';
 import { SEQUENCE_ORDER } from './build.js';
@@ -12,6 +13,17 @@ import { PlanError } from './validate.js';
 /** Quote for sh: '…' with every ' written as '\''. */
 export function shq(s: string | number): string {
   return `'${String(s).replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * An argument for printf %b that prints exactly `v`'s bytes: a script is UTF-8 text and cannot
+ * hold a byte that is not, so such a byte is written \0NNN (octal, the escape %b knows), and every
+ * backslash is doubled so that none of the name's own is read as an escape.
+ */
+export function printfB(v: KernelText): string {
+  return textPieces(v)
+    .map((p) => ('text' in p ? p.text.replace(/\\/g, '\\\\') : `\\0${p.byte.toString(8).padStart(3, '0')}`))
+    .join('');
 }
 
 const NSENTER_FLAG = UTIL_LINUX_OPTION;
@@ -125,7 +137,8 @@ nsdump_plain="$nsdump_sleep"
 # hook), so the executor sets uts state from inside the namespace (nsenter --uts). ipc and mqueue
 # sysctls are writable by the namespace's own root only, so the placeholder sets them, as root of
 # the owning user namespace, before it becomes a sleep.
-nsdump_uts='printf %s "$1" > /proc/sys/kernel/hostname && printf %s "$2" > /proc/sys/kernel/domainname'
+# printf %b: the names travel with backslashes doubled and bytes that are not UTF-8 as \0NNN.
+nsdump_uts='printf %b "$1" > /proc/sys/kernel/hostname && printf %b "$2" > /proc/sys/kernel/domainname'
 nsdump_ipc='while [ $# -gt 1 ]; do printf "%s\n" "$2" > "/proc/sys/$1" || exit 1; shift 2; done; '"$nsdump_sleep"
 # Writes a user namespace's maps from its parent's side: $0 pid, $1 setgroups, $2-$4 maps.
 nsdump_maps='if [ "$1" = deny ]; then printf deny > "/proc/$0/setgroups"; fi
@@ -195,9 +208,9 @@ function createLines(s: Extract<Step, { op: 'create' }>): string[] {
     case 'uts':
       for (const [k, v] of Object.entries(s.uts!)) {
         // The kernel's sysctl string handler stops at a newline: /proc/sys cannot write one.
-        if (/[\n\0]/.test(v)) throw new PlanError(`uts#${id}: the ${k} ${JSON.stringify(v)} holds a newline or NUL, which /proc/sys/kernel/${k} cannot take, so --format sh cannot set it`);
+        if (kernelBytes(v).some((b) => b === 0x0a || b === 0)) throw new PlanError(`uts#${id}: the ${k} ${quotedText(v)} holds a newline or NUL, which /proc/sys/kernel/${k} cannot take, so --format sh cannot set it`);
       }
-      after.push(`nsenter --uts="/proc/$p/ns/uts" -- sh -c "$nsdump_uts" ${ready} ${shq(s.uts!.hostname)} ${shq(s.uts!.domainname)} || nsdump_fail 'cannot set the hostname of uts#${id}'`);
+      after.push(`nsenter --uts="/proc/$p/ns/uts" -- sh -c "$nsdump_uts" ${ready} ${shq(printfB(s.uts!.hostname))} ${shq(printfB(s.uts!.domainname))} || nsdump_fail 'cannot set the hostname of uts#${id}'`);
       break;
     case 'ipc':
       body = '"$nsdump_ipc"';

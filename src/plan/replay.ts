@@ -5,7 +5,7 @@
 // dumped parent, which joins what it can reach and makes what is new (one `unshare` per group, as
 // the original did), and pid namespaces get their inits, and waiters their *_for_children, the way
 // the original got them. Pure: no system calls, so every rule is unit-testable.
-import type { Image, Namespace, NsRefs, StateOf } from '../model/image.js';
+import { stateOf, type Image, type Namespace, type NsRefs } from '../model/image.js';
 import { NS_LINKS, NS_TYPES, isHierarchical, type NsLink, type NsType } from '../model/species.js';
 import type { Chain, ProcessStep } from './schema.js';
 import { PlanError } from './validate.js';
@@ -119,7 +119,7 @@ export class ReplayBuilder {
   toExec(user: number, id: number, kind: 'uid' | 'gid'): number | null {
     const u = this.ids.get(user);
     if (!u || u.inScope) return id;
-    const s = u.state as StateOf<'user'>;
+    const s = stateOf(u, 'user');
     const l = (kind === 'uid' ? s.uidMap : s.gidMap).find((m) => id >= m.inside && id < m.inside + m.count);
     return l ? this.toExec(u.parent!, id - l.inside + l.outside, kind) : null;
   }
@@ -131,7 +131,7 @@ export class ReplayBuilder {
     if (!u || u.inScope) return id;
     const p = this.fromExec(u.parent!, id, kind);
     if (p === null) return null;
-    const s = u.state as StateOf<'user'>;
+    const s = stateOf(u, 'user');
     const l = (kind === 'uid' ? s.uidMap : s.gidMap).find((m) => p >= m.outside && p < m.outside + m.count);
     return l ? p - l.outside + l.inside : null;
   }
@@ -197,7 +197,7 @@ export class ReplayBuilder {
       passive = true;
     }
     if (c.create.time !== undefined) {
-      const s = this.ns(c.create.time).state as StateOf<'time'>;
+      const s = stateOf(this.ns(c.create.time), 'time');
       if (s.monotonic.nanoseconds || s.boottime.nanoseconds) return `time#${c.create.time} has offsets with nanoseconds, which util-linux unshare cannot set`;
       c.time = { monotonic: s.monotonic.seconds, boottime: s.boottime.seconds };
     }
@@ -254,7 +254,7 @@ export class ReplayBuilder {
       // The kernel lets a process make a user namespace only if its uid and gid are mapped where it is.
       const mapped = this.fromExec(start.user, uid, 'uid') !== null && this.fromExec(start.user, gid, 'gid') !== null;
       if (!mapped) {
-        const s = this.ns(start.user).state as StateOf<'user'>;
+        const s = stateOf(this.ns(start.user), 'user');
         if (!by.caps || !s.uidMap.length || !s.gidMap.length) return `user#${target.user} would be made by a process whose ids user#${start.user} does not map, and no id there can be taken`;
         c.setuid = { uid: s.uidMap[0]!.inside, gid: s.gidMap[0]!.inside };
         uid = this.toExec(start.user, c.setuid.uid, 'uid');
@@ -283,7 +283,7 @@ export class ReplayBuilder {
    * `unshare --map-root-user` does.
    */
   private canSelfMap(user: number, uid: number | null, gid: number | null): boolean {
-    const st = this.ns(user).state as StateOf<'user'>;
+    const st = stateOf(this.ns(user), 'user');
     const parent = this.ns(user).parent!;
     const own = (m: { outside: number; count: number }[], id: number | null, kind: 'uid' | 'gid') => m.length === 0 || (m.length === 1 && m[0]!.count === 1 && id !== null && this.toExec(parent, m[0]!.outside, kind) === id);
     return own(st.uidMap, uid, 'uid') && own(st.gidMap, gid, 'gid') && (st.gidMap.length === 0 || st.setgroups === 'deny') && st.projidMap.length === 0;

@@ -1,7 +1,7 @@
 // Why: the plan's zod schema is the single source of its types and of docs/plan.schema.json
 // (scripts/gen-plan-schema.mjs). Scripts that run plans rely on these names.
 import * as z from 'zod';
-import { IdMapLine, Timespec } from '../model/image.js';
+import { IdMapLine, Timespec, UtsState } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
 import { NetPlan } from './net.js';
 
@@ -46,7 +46,7 @@ export const CreateStep = z.object({
   init: z.string().nullable(),
   /** State set from the parent side (user maps) or from inside before anything else enters. */
   user: z.object({ setgroups: z.enum(['allow', 'deny']), uidMap: z.array(IdMapLine), gidMap: z.array(IdMapLine), projidMap: z.array(IdMapLine) }).nullable(),
-  uts: z.object({ hostname: z.string(), domainname: z.string() }).nullable(),
+  uts: UtsState.nullable(),
   ipc: z.object({ sysctls: z.record(z.string(), z.string()) }).nullable(),
   time: z.object({ monotonic: Timespec, boottime: Timespec }).nullable(),
 });

@@ -11,7 +11,8 @@ import { constants as osc, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, uname, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
-import type { Image, Namespace, StateOf } from '../model/image.js';
+import { stateOf, type Image, type Namespace, type StateOf } from '../model/image.js';
+import { kernelBytes } from '../model/kernel-text.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
 import { ReplayBuilder, madeByChain } from '../plan/replay.js';
@@ -245,12 +246,12 @@ export class Executor {
     const own = uname();
     this.ownUts = { hostname: own.nodename, domainname: own.domainname };
     const made = this.img.namespaces.filter((n) => !n.inScope);
-    const utsToWrite = made.some((n) => n.type === 'uts' && n.state && this.utsDiffers(n.state as StateOf<'uts'>));
-    const ipcToCheck = made.some((n) => n.type === 'ipc' && n.state && orderedSysctls((n.state as StateOf<'ipc'>).sysctls).length > 0);
+    const utsToWrite = made.some((n) => n.type === 'uts' && n.state && this.utsDiffers(n.state));
+    const ipcToCheck = made.some((n) => n.type === 'ipc' && n.state && orderedSysctls(n.state.sysctls).length > 0);
     if (utsToWrite || this.plan.net.sysctls.length) this.stateWriter = this.startStateWriter();
     this.ipcDefaults = ipcToCheck ? freshIpcDefaultsAsync() : Promise.resolve(new Map());
     if (ipcToCheck && !this.stateWriter) {
-      const ipcs = made.filter((n) => n.type === 'ipc' && n.state).map((n) => orderedSysctls((n.state as StateOf<'ipc'>).sysctls));
+      const ipcs = made.flatMap((n) => (n.type === 'ipc' && n.state ? [orderedSysctls(n.state.sysctls)] : []));
       void this.ipcDefaults.then((defaults) => {
         if (!this.stateWriter && !this.releasing && ipcs.some((w) => sysctlsToWrite(w, defaults).length)) this.stateWriter = this.startStateWriter();
       });
@@ -510,7 +511,7 @@ export class Executor {
 
   private async writeMaps(l: Live, user: number): Promise<void> {
     const u = this.ids.get(user)!;
-    const st = u.state as StateOf<'user'>;
+    const st = stateOf(u, 'user');
     const lines = (m: { inside: number; outside: number; count: number }[]) => m.map((x) => `${x.inside} ${x.outside} ${x.count}`);
     const files: [string, string[]][] = [];
     const pid = l.pid!;
@@ -600,11 +601,11 @@ export class Executor {
     // Had the host's names changed while the namespaces were made, some would have copied the
     // new ones: then every uts namespace is written.
     const now = uname();
-    const changed = now.nodename !== this.ownUts!.hostname || now.domainname !== this.ownUts!.domainname;
+    const changed = !now.nodename.equals(this.ownUts!.hostname) || !now.domainname.equals(this.ownUts!.domainname);
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
-        const u = n.state as StateOf<'uts'>;
+        const u = n.state;
         if (changed || this.utsDiffers(u)) job.uts.push({ ns: `uts#${id}`, fd, hostname: u.hostname, domainname: u.domainname });
       }
     }
@@ -623,10 +624,11 @@ export class Executor {
   }
 
   /** The executor's own hostname and domainname: what every uts namespace it makes starts with. */
-  private ownUts: { hostname: string; domainname: string } | undefined;
+  private ownUts: { hostname: Buffer; domainname: Buffer } | undefined;
 
   private utsDiffers(u: StateOf<'uts'>): boolean {
-    return u.hostname !== this.ownUts!.hostname || u.domainname !== this.ownUts!.domainname;
+    // As bytes: a name need not be UTF-8.
+    return !kernelBytes(u.hostname).equals(this.ownUts!.hostname) || !kernelBytes(u.domainname).equals(this.ownUts!.domainname);
   }
 
   /** The ipc sysctls to write: those that differ from a new ipc namespace's defaults. */
@@ -640,7 +642,7 @@ export class Executor {
       const owner = n.owner!;
       const uid = this.replay.toExec(owner, 0, 'uid') ?? 0;
       const gid = this.replay.toExec(owner, 0, 'gid') ?? 0;
-      const sysctls = sysctlsToWrite(orderedSysctls((n.state as StateOf<'ipc'>).sysctls), defaults);
+      const sysctls = sysctlsToWrite(orderedSysctls(n.state.sysctls), defaults);
       if (sysctls.length) out.push({ ns: `ipc#${id}`, fd, uid, gid, sysctls });
     }
     return out;

@@ -2,7 +2,7 @@
 // writes only global root may do, when the executor is not global root, and time offsets the
 // target host cannot take (the kernel refuses an offset below minus the clock's current value).
 import { readFileSync } from 'node:fs';
-import type { Image, StateOf } from '../model/image.js';
+import type { Image } from '../model/image.js';
 import { ReplayBuilder } from '../plan/replay.js';
 import type { Plan } from '../plan/schema.js';
 import { PlanError } from '../plan/validate.js';
@@ -29,11 +29,11 @@ export function preflight(plan: Plan, img: Image, clocks = readClocks()): void {
     if (n.type === 'ipc' && !global && maps.toExec(n.owner!, 0, 'uid') === null) {
       // A new ipc namespace starts with the kernel's defaults: only values that differ need a write.
       const defaults = freshIpcDefaults();
-      const differ = Object.entries((n.state as StateOf<'ipc'>).sysctls).filter(([k, v]) => !k.endsWith('_next_id') && defaults.get(k) !== undefined && defaults.get(k) !== v);
+      const differ = Object.entries(n.state.sysctls).filter(([k, v]) => !k.endsWith('_next_id') && defaults.get(k) !== undefined && defaults.get(k) !== v);
       if (differ.length) throw new PlanError(`ipc#${n.id}: ${differ.map(([k]) => k).join(', ')} may be written only by global root (its owner user#${n.owner} maps no uid 0), and this restore does not run as global root`);
     }
     if (n.type === 'time') {
-      const t = n.state as StateOf<'time'>;
+      const t = n.state;
       for (const [clock, now] of [['monotonic', clocks.monotonic], ['boottime', clocks.boottime]] as const) {
         if (t[clock].seconds < -now) throw new PlanError(`time#${n.id}: a ${clock} offset of ${t[clock].seconds} s is below minus this host's ${clock} clock (${Math.floor(now)} s): the kernel would refuse it (ERANGE)`);
       }

@@ -11,12 +11,13 @@ import * as z from 'zod';
 import { setns, setUtsName } from '../kernel/ffi.js';
 import { CLONE_FLAGS } from '../model/species.js';
 import { sysctlPath, sysctlValue } from '../model/sysctl.js';
+import { KernelText, kernelBytes } from '../model/kernel-text.js';
 import { pathToFileURL } from 'node:url';
 
 export const StateJob = z.object({
   /** The executor's pid: namespaces are reached as /proc/PID/fd/N of its fds. */
   pid: z.number().int().min(1),
-  uts: z.array(z.object({ ns: z.string(), fd: z.number().int(), hostname: z.string(), domainname: z.string() })),
+  uts: z.array(z.object({ ns: z.string(), fd: z.number().int(), hostname: KernelText, domainname: KernelText })),
   ipc: z.array(z.object({ ns: z.string(), fd: z.number().int(), uid: z.number().int().min(0), gid: z.number().int().min(0), sysctls: z.array(z.tuple([z.string(), z.string()])) })),
   net: z.array(z.object({ ns: z.string(), fd: z.number().int(), sysctls: z.array(z.tuple([z.string().regex(/^net\.ipv[46]\.[A-Za-z0-9_.-]+$/), z.string()])) })),
 });
@@ -46,8 +47,9 @@ export function writeState(job: StateJob): StateResult {
     for (const u of job.uts) {
       current = u.ns;
       enter(job.pid, u.fd, 'uts');
-      setUtsName('hostname', Buffer.from(u.hostname));
-      setUtsName('domainname', Buffer.from(u.domainname));
+      // The image's bytes, not a re-encoding: a hostname need not be UTF-8.
+      setUtsName('hostname', kernelBytes(u.hostname));
+      setUtsName('domainname', kernelBytes(u.domainname));
     }
     for (const i of job.ipc) {
       current = i.ns;

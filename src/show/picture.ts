@@ -5,6 +5,7 @@
 // user nesting need no edges at all; the only edges are a process group's links to namespaces in
 // its own box and pid-namespace parenthood. Everything else a group is in is named in its label.
 import type { Image, Namespace, Process, Thread } from '../model/image.js';
+import { shownText } from '../model/kernel-text.js';
 import { plural } from './plural.js';
 import { select, type Filter, type Selection } from './select.js';
 import { holderBits, referenceIpc, stateBits } from './tree.js';
@@ -173,7 +174,7 @@ export function buildPicture(img: Image, opts: PictureOptions = {}): Picture {
       else elsewhere.push(forChildren ? `${l}=${n.type}#${n.id}` : `${n.type}#${n.id}`);
     }
     for (const [ref, kind] of edgeTo) edges.push({ from: id, to: nodeId(ref), kind });
-    const who = [...g.procs.map((p) => `${p.pid} ${p.comm}`), ...g.threads.map((t) => `thread ${t.tid} of ${t.pid}`)];
+    const who = [...g.procs.map((p) => `${p.pid} ${shownText(p.comm)}`), ...g.threads.map((t) => `thread ${t.tid} of ${t.pid}`)];
     const head = g.procs.length ? (g.procs.length === 1 ? 'process' : plural(g.procs.length, 'process')) : plural(g.threads.length, 'thread');
     const lines = [
       head,
@@ -264,7 +265,7 @@ export function buildParentPicture(img: Image, opts: Filter = {}): Picture {
       else if ((l === 'user' || l === 'pid' || l === 'pid_for_children') && drawn(ref)) edges.push({ from: id, to: nodeId(ref), kind: l === 'pid_for_children' ? 'for-children' : 'member' });
       else also.push(forChildren ? `${l}=${byId.get(ref)!.type}#${ref}` : `${byId.get(ref)!.type}#${ref}`);
     }
-    const who = [...g.procs.map((p) => `${p.pid} ${p.comm}`), ...g.threads.map((t) => `thread ${t.tid} of ${t.pid}`)];
+    const who = [...g.procs.map((p) => `${p.pid} ${shownText(p.comm)}`), ...g.threads.map((t) => `thread ${t.tid} of ${t.pid}`)];
     const head = g.procs.length ? (g.procs.length === 1 ? 'process' : plural(g.procs.length, 'process')) : plural(g.threads.length, 'thread');
     const lines = [head, ...wrap(`${who.slice(0, 4).join(', ')}${who.length > 4 ? ` and ${who.length - 4} more` : ''}`), ...(also.length ? wrap(`in ${also.join(' ')}`) : [])];
     scope.nodes.push({ id, lines, kind: 'procs', mark: 'plain' });

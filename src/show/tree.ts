@@ -1,7 +1,8 @@
 // Why: the human view of an image, in the spirit of `lsns --tree` and lxkns's lsuns: user
 // namespaces nested by parent, under each what it owns with its key state, and the processes that
 // live there, grouped by the namespaces they share.
-import type { Image, Namespace, NsRefs, Process, StateOf } from '../model/image.js';
+import { netStateOf, type Image, type Namespace, type NsRefs, type Process, type StateOf } from '../model/image.js';
+import { quotedText, shownText } from '../model/kernel-text.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
 import { NS_LINKS, NS_TYPES, isHierarchical, linkType, type NsLink } from '../model/species.js';
 import { select, type Filter } from './select.js';
@@ -30,7 +31,7 @@ function netSummary(s: StateOf<'net'>, img: Image): string {
       if (l.linkOutside) tags.push(`${arrow}outside`);
       else if (l.linkNetns === null) tags.push(`${arrow}${byIndex.get(l.link)?.name ?? `if${l.link}`}`);
       else {
-        const other = img.namespaces[l.linkNetns - 1]?.state as StateOf<'net'> | null | undefined;
+        const other = netStateOf(img.namespaces[l.linkNetns - 1]);
         tags.push(`${arrow}net#${l.linkNetns} ${other?.interfaces.find((p) => p.index === l.link)?.name ?? `if${l.link}`}`);
       }
     }
@@ -57,39 +58,38 @@ export function stateBits(n: Namespace, img: Image, reference: Record<string, st
   if (n.inScope) bits.push('dumper\'s own');
   if (n.ownerBeyondScope && !n.initial) bits.push('owner beyond scope');
   if (n.parentBeyondScope && !n.initial && isHierarchical(n.type)) bits.push('parent beyond scope');
-  const s = n.state as Record<string, any> | null;
-  if (s) {
+  if (n.state) {
     switch (n.type) {
       case 'user':
-        bits.push(`level ${s.level}`, `owner uid ${s.ownerUid}`, maps('uid', s.uidMap), maps('gid', s.gidMap));
-        if (s.setgroups === 'deny') bits.push('setgroups deny');
+        bits.push(`level ${n.state.level}`, `owner uid ${n.state.ownerUid}`, maps('uid', n.state.uidMap), maps('gid', n.state.gidMap));
+        if (n.state.setgroups === 'deny') bits.push('setgroups deny');
         break;
       case 'pid': {
-        bits.push(`level ${s.level}`);
+        bits.push(`level ${n.state.level}`);
         const parent = n.parent ? img.namespaces[n.parent - 1] : undefined;
         if (parent) bits.push(`child of ${name(parent)}`);
         break;
       }
       case 'uts':
-        bits.push(`hostname ${JSON.stringify(s.hostname)}`);
-        if (s.domainname !== '(none)') bits.push(`domainname ${JSON.stringify(s.domainname)}`);
+        bits.push(`hostname ${quotedText(n.state.hostname)}`);
+        if (n.state.domainname !== '(none)') bits.push(`domainname ${quotedText(n.state.domainname)}`);
         break;
       case 'ipc': {
-        const changed = reference ? Object.entries(s.sysctls as Record<string, string>).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
-        bits.push(changed.length ? changed.map(([k, v]) => `${k}=${v}`).join(' ') : reference ? 'sysctls as in the dumper\'s own' : `${Object.keys(s.sysctls).length} sysctls`);
+        const changed = reference ? Object.entries(n.state.sysctls).filter(([k, v]) => reference[k] !== undefined && reference[k] !== v) : [];
+        bits.push(changed.length ? changed.map(([k, v]) => `${k}=${v}`).join(' ') : reference ? 'sysctls as in the dumper\'s own' : `${Object.keys(n.state.sysctls).length} sysctls`);
         break;
       }
       case 'time':
-        bits.push(`monotonic ${offset(s.monotonic)}`, `boottime ${offset(s.boottime)}`);
+        bits.push(`monotonic ${offset(n.state.monotonic)}`, `boottime ${offset(n.state.boottime)}`);
         break;
       case 'cgroup':
-        bits.push(`root ${s.root || `unknown (${s.insidePath} inside)`}`);
+        bits.push(`root ${n.state.root || `unknown (${n.state.insidePath} inside)`}`);
         break;
       case 'mnt':
-        bits.push(`${s.mountCount} mounts`);
+        bits.push(`${n.state.mountCount} mounts`);
         break;
       case 'net':
-        bits.push(netSummary(s as StateOf<'net'>, img));
+        bits.push(netSummary(n.state, img));
         break;
     }
   }
@@ -157,7 +157,7 @@ function setText(r: NsRefs, links: readonly NsLink[]): string {
 }
 
 function groupLine(procs: Process[], links: readonly NsLink[]): string {
-  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${p.comm}`);
+  const shown = procs.slice(0, 6).map((p) => `${p.pid} ${shownText(p.comm)}`);
   const more = procs.length > 6 ? ` and ${procs.length - 6} more` : '';
   const set = setText(procs[0]!.namespaces, links);
   return `${procs.length === 1 ? 'process' : plural(procs.length, 'process')} ${shown.join(', ')}${more}${set ? ` in ${set}` : ''}`;
@@ -193,7 +193,7 @@ export function renderTree(img: Image, opts: TreeOptions = {}): string {
     const text = (p: Process, parent: Process | undefined) => {
       const changed = parent ? sel.links.filter((l) => p.namespaces[l] !== parent.namespaces[l]) : sel.links;
       const what = changed.length ? changed.map((l) => (p.namespaces[l] === null ? `${l}=none` : `${l === linkType(l) ? '' : `${l}=`}${linkType(l)}#${p.namespaces[l]}`)).join(' ') : 'the same namespaces';
-      return `${p.pid} ${p.comm}: ${what}`;
+      return `${p.pid} ${shownText(p.comm)}: ${what}`;
     };
     // Built without recursion: a process tree is as deep as the image says.
     const todo: [Process, Item][] = [];

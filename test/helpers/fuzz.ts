@@ -118,7 +118,13 @@ export function applyBytes(seed: Files, c: ByteCase): Files {
 type Edit = (img: Image) => void;
 const pick = <T>(list: T[], i: number): T | undefined => (list.length ? list[i % list.length] : undefined);
 const u32 = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom(0xffffffff, 0x7fffffff, 4096, 20000));
-const hostile = fc.oneof(fc.string({ maxLength: 70, unit: 'binary' }), fc.constantFrom('x\u001b[2J\nFAKE', '\u009b31m', '\u202eevil', '\ud800', 'a'.repeat(65), ''));
+/** Names as the model spells them: strings, and bytes as hex (UTF-8 ones too: the reader must make them strings). */
+const hostile = fc.oneof(
+  fc.string({ maxLength: 70, unit: 'binary' }),
+  fc.constantFrom('x\u001b[2J\nFAKE', '\u009b31m', '\u202eevil', '\ud800', 'a'.repeat(65), ''),
+  fc.uint8Array({ maxLength: 70 }).map((a) => ({ hex: Buffer.from(a).toString('hex') })),
+  fc.constantFrom({ hex: 'fffe80' }, { hex: 'ff'.repeat(65) }, { hex: '1b5b324a' }, { hex: 'c0af' }),
+);
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.tuple(fc.nat(), fc.option(u32)).map(([i, v]): Edit => (img) => void (pick(img.namespaces, i) && (pick(img.namespaces, i)!.owner = v === 0 ? null : v))),
@@ -131,7 +137,7 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
     if (s && 'level' in s) s.level = v;
   }),
   fc.tuple(fc.nat(), hostile).map(([i, v]): Edit => (img) => {
-    const s = pick(img.namespaces, i)?.state as { hostname?: string } | null | undefined;
+    const s = pick(img.namespaces, i)?.state as { hostname?: unknown } | null | undefined;
     if (s && 'hostname' in s) s.hostname = v;
   }),
   fc.tuple(fc.nat(), fc.constantFrom(...NS_LINKS), fc.option(u32)).map(([i, l, v]): Edit => (img) => void (pick(img.processes, i) && (pick(img.processes, i)!.namespaces[l] = v === 0 ? null : v))),
@@ -139,7 +145,7 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.tuple(fc.nat(), fc.option(fc.integer({ min: 1, max: 0xffffffff }))).map(([i, v]): Edit => (img) => void (pick(img.processes, i) && (img.inventory.rootPid = v ?? pick(img.processes, i)!.pid + 1))),
   fc.nat().map((i): Edit => (img) => void (pick(img.processes, i) && img.processes.push(structuredClone(pick(img.processes, i)!)))),
   fc.constant((img: Image) => void (img.processes = [])),
-  fc.tuple(fc.nat(), hostile).map(([i, v]): Edit => (img) => void (pick(img.processes, i) && (pick(img.processes, i)!.comm = v))),
+  fc.tuple(fc.nat(), hostile).map(([i, v]): Edit => (img) => void (pick(img.processes, i) && (pick(img.processes, i)!.comm = v as Image['processes'][number]['comm']))),
   fc.tuple(fc.nat(), fc.integer({ min: 1, max: 0xffffffff })).map(([i, tid]): Edit => (img) => {
     const p = pick(img.processes, i);
     img.threads.push({ pid: p ? (tid % 2 ? p.pid : tid) : tid, tid, namespaces: structuredClone(p?.namespaces ?? img.processes[0]?.namespaces ?? Object.fromEntries(NS_LINKS.map((l) => [l, 1]))) as Image['threads'][number]['namespaces'] });
@@ -198,6 +204,14 @@ export function independentCheck(img: Image): string | undefined {
     depth[n.id] = n.parent === null ? 0 : depth[n.parent]! + 1;
     const limit = n.type === 'user' ? 33 : n.type === 'pid' ? 32 : Infinity;
     if (depth[n.id]! > limit) return `${n.type}#${n.id}: ${depth[n.id]} deep`;
+    if (n.type === 'uts' && n.state) {
+      // __NEW_UTS_LEN: at most 64 bytes; a name in hex is one that is not UTF-8 (else it is a string).
+      for (const v of [n.state.hostname, n.state.domainname]) {
+        const bytes = typeof v === 'string' ? new TextEncoder().encode(v) : Uint8Array.from(v.hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+        if (bytes.length > 64) return `uts#${n.id}: a name of ${bytes.length} bytes`;
+        if (typeof v !== 'string' && new TextDecoder('utf-8', { fatal: false }).decode(bytes).indexOf('\ufffd') < 0) return `uts#${n.id}: UTF-8 bytes spelled in hex`;
+      }
+    }
     const level = (n.state as { level?: number } | null)?.level;
     if (level !== undefined && level > limit) return `${n.type}#${n.id}: level ${level}`;
     if (!n.inScope && n.owner === null && !n.ownerBeyondScope) return `${n.type}#${n.id}: no owner, unexplained`;

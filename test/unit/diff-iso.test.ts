@@ -43,7 +43,7 @@ function image(specs: Spec[], sets: NsRefs[], inodeBase: number, pidBase: number
 
 function ns(id: number, type: NsType, inode: number, s: Spec, inScope: boolean): Namespace {
   const holders = (s.binds ?? []).map((path) => ({ kind: 'bind' as const, pid: 1, path }));
-  return { id, type, inode, device: 4, nsId: null, owner: s.owner, parent: s.parent, ownerBeyondScope: inScope, parentBeyondScope: inScope, inScope, initial: inScope, holders, state: STATES[type](s.hostname ?? 'g') as Namespace['state'], stateNote: '' };
+  return { id, type, inode, device: 4, nsId: null, owner: s.owner, parent: s.parent, ownerBeyondScope: inScope, parentBeyondScope: inScope, inScope, initial: inScope, holders, state: STATES[type](s.hostname ?? 'g'), stateNote: '' } as Namespace;
 }
 
 /** The links of a process living in the group's namespaces (own ones for the rest). */

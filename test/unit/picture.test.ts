@@ -4,7 +4,7 @@ import test from 'ava';
 import { instance } from '@viz-js/viz';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Image, type StateOf } from '../../src/model/image.js';
+import { stateOf, Image } from '../../src/model/image.js';
 import { dotText, renderDot } from '../../src/show/dot.js';
 import { mermaidText, renderMermaid } from '../../src/show/mermaid.js';
 import { buildParentPicture, buildPicture, drawnNamespaces } from '../../src/show/picture.js';
@@ -151,7 +151,7 @@ test('Mermaid: hostile strings become entity codes, nothing Mermaid reads as syn
 test('a hostile hostname in an image stays data in DOT and Mermaid', async (t) => {
   const img = load('uts-owned-by-ancestor');
   const uts = img.namespaces.find((n) => n.type === 'uts' && !n.inScope)!;
-  (uts.state as StateOf<'uts'>).hostname = '"]; evil [label="<script>x</script>';
+  stateOf(uts, 'uts').hostname = '"]; evil [label="<script>x</script>';
   const pic = buildPicture(img);
   const g = await parseDot(renderDot(pic));
   t.is(g.objects.filter((o) => o.name === 'evil').length, 0);

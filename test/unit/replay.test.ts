@@ -4,7 +4,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Image, type StateOf } from '../../src/model/image.js';
+import { stateOf, Image } from '../../src/model/image.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { ProcessStep } from '../../src/plan/schema.js';
 import { ROOT } from '../helpers/paths.js';
@@ -37,7 +37,7 @@ test('time_for_children that differs from time: the waiter that made it, never a
   const time = img.namespaces.find((n) => n.type === 'time' && !n.inScope)!;
   t.true(w!.passive);
   t.is(w!.chain!.create.time, time.id);
-  t.deepEqual(w!.chain!.time, { monotonic: (time.state as StateOf<'time'>).monotonic.seconds, boottime: (time.state as StateOf<'time'>).boottime.seconds });
+  t.deepEqual(w!.chain!.time, { monotonic: stateOf(time, 'time').monotonic.seconds, boottime: stateOf(time, 'time').boottime.seconds });
 });
 
 test('an exec chain: each pid namespace\'s init becomes the next level\'s waiter in place, in the next user namespace', (t) => {
@@ -83,7 +83,7 @@ test('a root-mapped user namespace below one that maps only uid 1000: made from 
   const outer = ps.find((p) => p.n === inner.parent)!;
   t.true(outer.stub);
   t.is(inner.mapsWriter, outer.n, 'its parent\'s agent writes the maps, with ambient capabilities');
-  t.not(idOf(img, 'user', (n) => (n.state as StateOf<'user'>).level === 2), undefined);
+  t.not(idOf(img, 'user', (n) => stateOf(n, 'user').level === 2), undefined);
 });
 
 test('namespaces held only by a bind mount or an fd are made by stubs', (t) => {
@@ -96,7 +96,7 @@ test('namespaces held only by a bind mount or an fd are made by stubs', (t) => {
 
 test('what restore cannot do is said in the plan, not thrown: nanosecond time offsets', (t) => {
   const img = load('time-for-children');
-  (img.namespaces.find((n) => n.type === 'time' && !n.inScope)!.state as StateOf<'time'>).monotonic.nanoseconds = 5;
+  stateOf(img.namespaces.find((n) => n.type === 'time' && !n.inScope)!, 'time').monotonic.nanoseconds = 5;
   const plan = buildPlan(img, target);
   t.deepEqual(plan.processes, []);
   t.regex(plan.cannotRestore!, /nanoseconds, which util-linux unshare cannot set/);

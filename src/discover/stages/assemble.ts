@@ -38,6 +38,7 @@ export function assembleStage(ctx: DumpContext): void {
   const namespaces: Namespace[] = kept.map((key) => {
     const n = graph.nodes.get(key)!;
     const result = ctx.states.get(key)!;
+    // The state reader of n.type read the state: it is this type's (the map cannot say so to TypeScript).
     return {
       id: ids.get(key)!,
       type: n.type,
@@ -51,9 +52,9 @@ export function assembleStage(ctx: DumpContext): void {
       inScope: ctx.scopeKeys.has(key),
       initial: n.initial,
       holders: holdersOf(key),
-      state: result.state as Namespace['state'],
+      state: result.state,
       stateNote: result.note,
-    };
+    } as Namespace;
   });
   const refs = (links: LinkInodes): NsRefs =>
     Object.fromEntries(NS_LINKS.map((l) => [l, links[l] === null ? null : ids.get(nodeKey(linkType(l), links[l]!))!])) as NsRefs;
@@ -74,7 +75,7 @@ export function assembleStage(ctx: DumpContext): void {
       rootPid,
       unreadablePids: [...ctx.gaps.unreadable].sort((a, b) => a - b),
       time: Date.now(),
-      hostname: u.nodename,
+      hostname: u.nodename.toString('utf8'), // for people: U+FFFD where not UTF-8
     },
     namespaces,
     processes,

@@ -2,6 +2,7 @@
 // namespace's own view (kernel-notes, "Reading state of another process's namespaces").
 import type { NsNode } from '../graph.js';
 import type { StateOf } from '../../model/image.js';
+import { kernelText } from '../../model/kernel-text.js';
 import { nsMntGetInfo } from '../../kernel/nsfs.js';
 import { readFileAt } from '../../kernel/ffi.js';
 import { readInside } from '../helper.js';
@@ -11,7 +12,7 @@ import type { StateContext, StateResult } from './context.js';
 
 export function readUts(ctx: StateContext, node: NsNode): StateResult<StateOf<'uts'>> {
   const u = ctx.within('uts', node, { kind: 'uname' });
-  return { state: { hostname: u.nodename, domainname: u.domainname }, note: '' };
+  return { state: { hostname: kernelText(u.nodename), domainname: kernelText(u.domainname) }, note: '' };
 }
 
 
