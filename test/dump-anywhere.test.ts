@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { readFile, writeFile } from 'node:fs/promises';
 import { dumpTree } from '../src/discover/dump.js';
 import { join } from 'node:path';
-import { stateOf as nsState, type Credentials, type Image, type StateOf } from '../src/model/image.js';
+import { stateOf as nsState, type Credentials, type Image } from '../src/model/image.js';
 import { firstLine } from './helpers/child.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
 import { assertMatchesKernel, sessionMembers } from './helpers/kernel.js';
@@ -375,7 +375,7 @@ test.serial('a user without privileges dumps its own shell and the rootless cont
   t.is(net.inode, rootNet.inode);
   t.truthy(rootNet.state);
   t.deepEqual(net.state, rootNet.state);
-  const state = net.state as StateOf<'net'>;
+  const state = nsState(net, 'net');
   t.deepEqual(state.interfaces.map((i) => [i.name, i.mtu]).sort(), [['d0', 1400], ['d1', 1500], ['lo', 65536]]);
   t.true(state.interfaces.find((i) => i.name === 'd0')!.addresses.some((a) => a.address === '10.77.0.1' && a.prefixLen === 24));
   t.true(state.routes.some((r) => r.table === 100 && r.gateway === '10.77.0.2'));
