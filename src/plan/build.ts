@@ -127,6 +127,8 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
     for (const t of NS_TYPES) namespaces[t] = s.refs[t]!;
     const init = initOf.get(s.n) ?? null;
     const of = `(the set of pid ${s.pids.slice(0, 5).join(', ')}${s.pids.length > 5 ? ', …' : ''})`;
+    let where = '';
+    for (const t of NS_TYPES) where += `${where ? ' ' : ''}${t}#${namespaces[t]}`;
     add({
       op: 'spawn',
       set: s.n,
@@ -135,8 +137,8 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
       pids: s.pids,
       initOf: init,
       summary: init
-        ? `placeholder set-${s.n} is pid#${init}'s init, made with it, in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`
-        : `spawn placeholder set-${s.n} in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`,
+        ? `placeholder set-${s.n} is pid#${init}'s init, made with it, in ${where} ${of}`
+        : `spawn placeholder set-${s.n} in ${where} ${of}`,
     });
   }
   const pidfdTime = has(version, 'setns-pidfd-time');
@@ -167,11 +169,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   let processes: Plan['processes'] = [];
   let cannotRestore: string | null = null;
   try {
-    processes = buildReplay(
-      img,
-      new Map([...sets].map(([k, s]) => [k, s.n])),
-      new Map([...sets].map(([k, s]) => [k, s.pids])),
-    ).processes;
+    processes = buildReplay(img, sets).processes;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     cannotRestore = err.message;

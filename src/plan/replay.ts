@@ -104,8 +104,8 @@ export class ReplayBuilder {
 
   constructor(
     private readonly img: Image,
-    /** Plan set number by set key. */
-    private readonly setNumber: Map<string, number>,
+    /** The plan's sets by set key (their numbers). */
+    private readonly setNumber: ReadonlyMap<string, { n: number }>,
   ) {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     for (const n of img.namespaces) if (n.inScope) this.made.add(n.id);
@@ -327,7 +327,7 @@ export class ReplayBuilder {
   add(target: Refs, parent: number, pids: number[], key = setKey(target)): number {
     const existing = this.setProcess.get(key);
     if (existing !== undefined) return existing;
-    const set = this.setNumber.get(key) ?? null;
+    const set = this.setNumber.get(key)?.n ?? null;
     const who = `set ${set} (pid ${pids.slice(0, 3).join(', ')}${pids.length > 3 ? ', …' : ''})`;
     let by = this.proc(parent);
     // A waiter cannot fork on request: its designated child is the one its own fork made.
@@ -340,10 +340,11 @@ export class ReplayBuilder {
     // process's user namespace) is made first by stubs, as the original made it before.
     if (!this.made.has(target.user)) {
       const parentUser = this.ns(target.user).parent!;
-      if (parentUser !== this.forkOf(by).user) by = this.proc(this.agentIn(parentUser));
+      // (A fork keeps its parent's user namespace: forkOf changes only pid and time.)
+      if (parentUser !== by.refs.user) by = this.proc(this.agentIn(parentUser));
     }
     // What the user namespace the chain starts in owns, the chain's first unshare makes itself.
-    const startUser = this.forkOf(by).user;
+    const startUser = by.refs.user;
     const makesUser = !this.made.has(target.user);
     for (const l of NS_LINKS) {
       const id = target[l];
@@ -412,7 +413,7 @@ export class ReplayBuilder {
       const w = this.proc(s.n);
       const refs = this.forkOf(w);
       const n = this.push(
-        { set: this.setNumber.get(setKey(refs)) ?? null, pids: [], parent: s.n, how: 'fork-child', chain: null, passive: false, forkChild: null, extraWaiter: false, mapsWriter: null, stub: false },
+        { set: this.setNumber.get(setKey(refs))?.n ?? null, pids: [], parent: s.n, how: 'fork-child', chain: null, passive: false, forkChild: null, extraWaiter: false, mapsWriter: null, stub: false },
         { refs, caps: w.caps, uid: w.uid, gid: w.gid, agent: true },
         `the child process ${s.n} forked: it keeps that waiter alive (no dumped process was in its namespaces)`,
       );
@@ -513,15 +514,15 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
 }
 
 /** Replay the tree: the process standing for each set, in the order they are made. */
-export function buildReplay(img: Image, setNumber: Map<string, number>, pidsOfSet: Map<string, number[]>): Replay {
-  const b = new ReplayBuilder(img, setNumber);
+export function buildReplay(img: Image, sets: ReadonlyMap<string, { n: number; pids: number[] }>): Replay {
+  const b = new ReplayBuilder(img, sets);
   const procOfPid = new Map<number, number>();
   const ownKey = setKey(ownRefs(img));
   for (const p of treeOrder(img)) {
     const key = setKey(p.refs);
     const parentProc = p.parent === null ? 0 : procOfPid.get(p.parent) ?? 0;
     // The dumper's own set is the executor's: nothing to make.
-    const n = key === ownKey ? 0 : b.add(p.refs, parentProc, pidsOfSet.get(key) ?? [p.pid], key);
+    const n = key === ownKey ? 0 : b.add(p.refs, parentProc, sets.get(key)?.pids ?? [p.pid], key);
     if (!procOfPid.has(p.pid)) procOfPid.set(p.pid, n);
   }
   b.finish();
