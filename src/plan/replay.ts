@@ -287,7 +287,10 @@ export class ReplayBuilder {
 
   /** Record what a chain made: later chains join it instead of making it again. */
   private markMade(c: Chain): void {
-    for (const { id } of madeByChain(c, false)) this.made.add(id);
+    for (const t of NS_TYPES) {
+      const id = c.createFirst[t] ?? c.create[t];
+      if (id !== undefined) this.made.add(id);
+    }
   }
 
   /**
@@ -318,8 +321,24 @@ export class ReplayBuilder {
 
   private push(step: Omit<ProcessStep, 'n' | 'summary' | 'uid' | 'gid'>, proc: Omit<Proc, 'n'>, summary: string): number {
     const n = this.steps.length + 1;
-    this.steps.push({ n, ...step, uid: proc.uid, gid: proc.gid, summary });
-    this.procs.push({ n, ...proc });
+    // Written out, in the schema's order: spreads into a literal with `n` first took a slow path.
+    this.steps.push({
+      n,
+      set: step.set,
+      pids: step.pids,
+      parent: step.parent,
+      how: step.how,
+      chain: step.chain,
+      passive: step.passive,
+      forkChild: step.forkChild,
+      extraWaiter: step.extraWaiter,
+      mapsWriter: step.mapsWriter,
+      stub: step.stub,
+      uid: proc.uid,
+      gid: proc.gid,
+      summary,
+    });
+    this.procs.push({ n, refs: proc.refs, caps: proc.caps, uid: proc.uid, gid: proc.gid, agent: proc.agent });
     return n;
   }
 
