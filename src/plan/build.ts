@@ -38,8 +38,8 @@ type SetInfo = { n: number; refs: NsRefs; pids: number[] };
 /** Every type, nothing in it: copied (a spread of one shape is cheap; steps are made by the 100,000). */
 const NO_NAMESPACES: Readonly<Record<NsType, number | null>> = Object.freeze(Object.fromEntries(NS_TYPES.map((t) => [t, null])) as Record<NsType, number | null>);
 
-function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo | undefined): Unnumbered {
-  const reused = (id: number | null) => id === null || ids.get(id)!.inScope;
+function createStep(n: Namespace, ids: readonly Namespace[], initSet: SetInfo | undefined): Unnumbered {
+  const reused = (id: number | null) => id === null || ids[id]!.inScope;
   const owner = (n.type === 'user' ? n.parent : n.owner)!;
   const enter = { ...NO_NAMESPACES };
   if (!reused(owner)) enter.user = owner;
@@ -88,7 +88,9 @@ function setKey(r: NsRefs): string {
 const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
 
 export function buildPlan(img: Image, target: Target, opts: { external?: ExternalMapping[] } = {}): Plan {
-  const ids = new Map(img.namespaces.map((n) => [n.id, n]));
+  // By image id (an array: ids are small positive integers, dense once validated).
+  const ids: Namespace[] = [];
+  for (const n of img.namespaces) ids[n.id] = n;
   const version = versionOf(target);
   const unmakeable = cannotMake(version, img.namespaces.filter((n) => !n.inScope));
   if (unmakeable) throw new PlanError(unmakeable);
@@ -108,7 +110,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   // A pid namespace's init serves the first set that lives in it, if that set's user namespace owns it.
   const initSetOf = new Map<number, SetInfo>();
   for (const s of sets.values()) {
-    const pid = ids.get(s.refs.pid!)!;
+    const pid = ids[s.refs.pid!]!;
     if (!pid.inScope && !initSetOf.has(pid.id) && s.refs.user === pid.owner) initSetOf.set(pid.id, s);
   }
   const initOf = new Map([...initSetOf].map(([pid, s]) => [s.n, pid]));
@@ -149,7 +151,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
     return { flags, text: flags.map((f) => SPECIES[f].flagName).join('|') };
   });
   for (const s of sets.values()) {
-    const created = NS_TYPES.filter((t) => !ids.get(s.refs[t]!)!.inScope);
+    const created = NS_TYPES.filter((t) => !ids[s.refs[t]!]!.inScope);
     const needsTime = created.includes('time');
     const pidfd = target.pidfd && (!needsTime || pidfdTime);
     if (pidfd) {
