@@ -199,7 +199,9 @@ function synthesise(seed, want) {
   const own = seed.namespaces.filter((n) => !n.inScope);
   const procs = seed.processes.filter((p) => p.pid !== seed.inventory.rootPid);
   const img = structuredClone(seed);
-  const maxPid = Math.max(...seed.processes.map((p) => p.pid));
+  // Above every pid and ppid of the seed: a fresh pid equal to the root's parent (outside the image)
+  // would make a loop of parents, which validation rightly refuses.
+  const maxPid = Math.max(...seed.processes.flatMap((p) => [p.pid, p.ppid]));
   for (let k = 1; img.namespaces.length + own.length <= want; k++) {
     const idMap = new Map(own.map((n, i) => [n.id, img.namespaces.length + i + 1]));
     const pidMap = new Map(procs.map((p, i) => [p.pid, maxPid + k * (procs.length + 1) + i]));

@@ -132,7 +132,6 @@ function enumName(names: Record<number, string>, v: unknown): string | number {
   return names[v as number] ?? (v as number);
 }
 
-const FIELD = { value: 0, long: 1, list: 2, message: 3 } as const;
 type Copier = (m: Msg) => Msg;
 /** Per generated class, shallow and deep: its copier (see plain). */
 const copiers = new Map<unknown, [Copier | undefined, Copier | undefined]>();
@@ -174,7 +173,7 @@ function copierOf(ctor: unknown, deep: boolean): Copier {
  * A message as a plain object with every field (defaults included), 64-bit fields as decimal
  * strings and the name of each set oneof — toObject's `defaults, arrays, oneofs, longs: String`;
  * enums stay numbers (the two enum fields are converted where they are read). `deep`: nested
- * messages too; otherwise they stay messages, for a converter or the schema to read.
+ * messages too; otherwise they stay messages, for the converter to replace.
  */
 function plain(m: Msg, deep: boolean): Msg {
   return copierOf(m.constructor, deep)(m);
@@ -237,7 +236,7 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
   }
 }
 
-/** A namespace's state: what the schema of its type reads (uts, pid, cgroup and mnt: the message itself). */
+/** A namespace's state as plain data, for the schema of its type (user and net reshaped, the rest as they are). */
 function stateFromMsg(type: NsType, m: Msg): unknown {
   const msg = m[type] as Msg | null | undefined;
   if (m.state !== type || !msg) return null;
