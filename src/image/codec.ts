@@ -143,15 +143,17 @@ function plainElement(e: unknown, deep: boolean): unknown {
 /**
  * The copier of one generated class, written for its fields: its fields are the defaults on its
  * prototype (a list: [], a message: null, a 64-bit field: a Long), its oneofs the getters there.
+ * A oneof is copied as its getter names it: right for proto3's one-member oneofs (`optional`);
+ * Namespace's `state`, the one with several members, is read by stateFromMsg, never copied.
  * Compiled once per class (the names come from our own generated code, quoted all the same): one
  * object literal per entry, where a loop over the field names made every access a keyed lookup,
  * slower than toObject itself on an image of 100,000 processes.
  */
 function copierOf(ctor: unknown, deep: boolean): Copier {
-  const known = copiers.get(ctor) ?? [undefined, undefined];
-  copiers.set(ctor, known);
-  const have = known[deep ? 1 : 0];
+  let known = copiers.get(ctor);
+  const have = known?.[deep ? 1 : 0];
   if (have) return have;
+  if (!known) copiers.set(ctor, (known = [undefined, undefined]));
   const literal: string[] = [];
   const after: string[] = [];
   for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors((ctor as { prototype: object }).prototype))) {
@@ -238,8 +240,13 @@ function stateToMsg(ns: Namespace): Record<string, unknown> {
 
 /** A namespace's state as plain data, for the schema of its type (user and net reshaped, the rest as they are). */
 function stateFromMsg(type: NsType, m: Msg): unknown {
+  // Which state the entry holds: decoding a member of the oneof clears the others (protobuf's rule,
+  // the last on the wire wins), so at most one is set. Looked at directly: the generated `state`
+  // getter lists the message's keys to answer, once per namespace.
+  let which: NsType | undefined;
+  for (const t of NS_TYPES) if (m[t] !== null && m[t] !== undefined) which = t;
   const msg = m[type] as Msg | null | undefined;
-  if (m.state !== type || !msg) return null;
+  if (which !== type || !msg) return null;
   switch (type) {
     case 'user': {
       const { setgroupsDeny, ...rest } = plain(msg, true);
