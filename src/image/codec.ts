@@ -401,11 +401,23 @@ export function decodeImage(files: Record<FileKind, Buffer>, readable: readonly 
   };
   const inv = entries('inventory');
   if (inv.length !== 1) throw new ImageFormatError(FILES.inventory.name, `holds ${inv.length} entries, expected exactly 1`);
-  const procMsg = (m: Msg) => ({ ...plain(m, false), namespaces: refsFromMsg(m.namespaces as Record<string, number> | null) });
+  // The copy is ours: its links and credentials are set on it. (Spreading it into a new literal
+  // gave every process a map of its own in V8: 300 bytes a process instead of 75.)
+  const procMsg = (m: Msg) => {
+    const p = plain(m, false);
+    p.namespaces = refsFromMsg(m.namespaces as Record<string, number> | null);
+    return p;
+  };
   return {
     inventory: decode('inventory', types.inventory, inv[0]!, 0, inventoryFromMsg),
     namespaces: entries('namespaces').map((b, i) => decode('namespaces', types.namespace, b, i, nsFromMsg)),
-    processes: entries('processes').map((b, i) => decode('processes', types.process, b, i, (m) => ({ ...procMsg(m), credentials: credsFromMsg(m.credentials as Record<string, unknown> | null) }))),
+    processes: entries('processes').map((b, i) =>
+      decode('processes', types.process, b, i, (m) => {
+        const p = procMsg(m);
+        p.credentials = credsFromMsg(m.credentials as Record<string, unknown> | null);
+        return p;
+      }),
+    ),
     threads: entries('threads').map((b, i) => decode('threads', types.thread, b, i, procMsg)),
   };
 }
