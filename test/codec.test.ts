@@ -116,3 +116,30 @@ for (const name of ['v1-mixed-children', 'v1-net-veth-pair']) {
     t.is(diff.code, 0, diff.stdout + diff.stderr);
   });
 }
+
+test('an entry that sets two states holds the last one on the wire (protobuf\'s rule for a oneof)', (t) => {
+  const files = encodeImage(sample());
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    return [...out, n];
+  };
+  // Entry 3 is uts#3; an empty user state (field 20) goes before or after it on the wire.
+  const withUser = (where: 'before' | 'after') => {
+    const data = files.namespaces;
+    const entries: Buffer[] = [];
+    for (let at = 8; at < data.length; ) {
+      let len = 0;
+      let shift = 0;
+      for (let b = 0x80; b & 0x80; at++, shift += 7) len += ((b = data[at]!) & 0x7f) * 2 ** shift;
+      entries.push(data.subarray(at, at + len));
+      at += len;
+    }
+    const user = Buffer.from([...varint((20 << 3) | 2), 0]);
+    entries[2] = where === 'before' ? Buffer.concat([user, entries[2]!]) : Buffer.concat([entries[2]!, user]);
+    return { ...files, namespaces: Buffer.concat([data.subarray(0, 8), ...entries.flatMap((e) => [Buffer.from(varint(e.length)), e])]) };
+  };
+  const stateOf = (where: 'before' | 'after') => (decodeImage(withUser(where)) as Image).namespaces[2]!.state;
+  t.deepEqual(stateOf('before'), sample().namespaces[2]!.state, 'the uts state came last: it is the state');
+  t.is(stateOf('after'), null, 'a user state came last: a uts namespace holding it has no state of its own type');
+});

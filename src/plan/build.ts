@@ -36,10 +36,13 @@ function maps(m: { inside: number; outside: number; count: number }[]): string {
 
 type SetInfo = { n: number; refs: NsRefs; pids: number[] };
 
-function createStep(n: Namespace, ids: Map<number, Namespace>, initSet: SetInfo | undefined): Unnumbered {
-  const reused = (id: number | null) => id === null || ids.get(id)!.inScope;
+/** Every type, nothing in it: copied (a spread of one shape is cheap; steps are made by the 100,000). */
+const NO_NAMESPACES: Readonly<Record<NsType, number | null>> = Object.freeze(Object.fromEntries(NS_TYPES.map((t) => [t, null])) as Record<NsType, number | null>);
+
+function createStep(n: Namespace, ids: readonly Namespace[], initSet: SetInfo | undefined): Unnumbered {
+  const reused = (id: number | null) => id === null || ids[id]!.inScope;
   const owner = (n.type === 'user' ? n.parent : n.owner)!;
-  const enter = Object.fromEntries(NS_TYPES.map((t) => [t, null])) as Record<NsType, number | null>;
+  const enter = { ...NO_NAMESPACES };
   if (!reused(owner)) enter.user = owner;
   if (n.type === 'pid') {
     if (!reused(n.parent)) enter.pid = n.parent;
@@ -85,37 +88,50 @@ function setKey(r: NsRefs): string {
 const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
 
 export function buildPlan(img: Image, target: Target, opts: { external?: ExternalMapping[] } = {}): Plan {
-  const ids = new Map(img.namespaces.map((n) => [n.id, n]));
-  const unmakeable = cannotMake(versionOf(target), img.namespaces.filter((n) => !n.inScope));
+  // By image id (an array: ids are small positive integers, dense once validated).
+  const ids: Namespace[] = [];
+  for (const n of img.namespaces) ids[n.id] = n;
+  const version = versionOf(target);
+  const unmakeable = cannotMake(version, img.namespaces.filter((n) => !n.inScope));
   if (unmakeable) throw new PlanError(unmakeable);
 
   // Namespace sets in use, by first pid; threads that left their leader's sets count too.
   const sets = new Map<string, SetInfo>();
-  for (const p of [...img.processes.map((p) => ({ id: p.pid, refs: p.namespaces })), ...img.threads.map((t) => ({ id: t.tid, refs: t.namespaces }))]) {
-    const k = setKey(p.refs);
-    const s = sets.get(k) ?? { n: sets.size + 1, refs: p.refs, pids: [] };
-    s.pids.push(p.id);
-    sets.set(k, s);
-  }
+  const inSet = (id: number, refs: NsRefs) => {
+    const k = setKey(refs);
+    const s = sets.get(k);
+    if (s) s.pids.push(id);
+    else sets.set(k, { n: sets.size + 1, refs, pids: [id] });
+  };
+  for (const p of img.processes) inSet(p.pid, p.namespaces);
+  for (const t of img.threads) inSet(t.tid, t.namespaces);
   const root = img.processes.find((p) => p.pid === img.inventory.rootPid);
   const rootSet = root ? sets.get(setKey(root.namespaces))!.n : 1;
   // A pid namespace's init serves the first set that lives in it, if that set's user namespace owns it.
   const initSetOf = new Map<number, SetInfo>();
   for (const s of sets.values()) {
-    const pid = ids.get(s.refs.pid!)!;
+    const pid = ids[s.refs.pid!]!;
     if (!pid.inScope && !initSetOf.has(pid.id) && s.refs.user === pid.owner) initSetOf.set(pid.id, s);
   }
   const initOf = new Map([...initSetOf].map(([pid, s]) => [s.n, pid]));
 
-  const steps: Unnumbered[] = [];
+  const steps: Step[] = [];
+  // Numbered as they are added (`n` last, where a copy with it used to put it): no second pass.
+  const add = (s: Unnumbered) => {
+    (s as Step).n = steps.length + 1;
+    steps.push(s as Step);
+  };
   const toCreate = img.namespaces.filter((n) => !n.inScope).sort((a, b) => CREATE_RANK(a.type) - CREATE_RANK(b.type) || a.id - b.id);
-  for (const n of toCreate) steps.push(createStep(n, ids, n.type === 'pid' ? initSetOf.get(n.id) : undefined));
+  for (const n of toCreate) add(createStep(n, ids, n.type === 'pid' ? initSetOf.get(n.id) : undefined));
 
   for (const s of sets.values()) {
-    const namespaces = Object.fromEntries(NS_TYPES.map((t) => [t, s.refs[t]!])) as Record<NsType, number>;
+    const namespaces = { ...NO_NAMESPACES } as Record<NsType, number>;
+    for (const t of NS_TYPES) namespaces[t] = s.refs[t]!;
     const init = initOf.get(s.n) ?? null;
     const of = `(the set of pid ${s.pids.slice(0, 5).join(', ')}${s.pids.length > 5 ? ', …' : ''})`;
-    steps.push({
+    let where = '';
+    for (const t of NS_TYPES) where += `${where ? ' ' : ''}${t}#${namespaces[t]}`;
+    add({
       op: 'spawn',
       set: s.n,
       placeholder: `set-${s.n}`,
@@ -123,21 +139,27 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
       pids: s.pids,
       initOf: init,
       summary: init
-        ? `placeholder set-${s.n} is pid#${init}'s init, made with it, in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`
-        : `spawn placeholder set-${s.n} in ${NS_TYPES.map((t) => `${t}#${namespaces[t]}`).join(' ')} ${of}`,
+        ? `placeholder set-${s.n} is pid#${init}'s init, made with it, in ${where} ${of}`
+        : `spawn placeholder set-${s.n} in ${where} ${of}`,
     });
   }
+  const pidfdTime = has(version, 'setns-pidfd-time');
+  // Joining one's own user namespace is EINVAL and would fail the whole atomic call: the two lists of
+  // flags, by whether the set's user namespace is created, with how the summary says them.
+  const flagsOf = [false, true].map((user) => {
+    const flags = NS_TYPES.filter((t) => t !== 'user' || user);
+    return { flags, text: flags.map((f) => SPECIES[f].flagName).join('|') };
+  });
   for (const s of sets.values()) {
-    const created = NS_TYPES.filter((t) => !ids.get(s.refs[t]!)!.inScope);
+    const created = NS_TYPES.filter((t) => !ids[s.refs[t]!]!.inScope);
     const needsTime = created.includes('time');
-    const pidfd = target.pidfd && (!needsTime || has(versionOf(target), 'setns-pidfd-time'));
+    const pidfd = target.pidfd && (!needsTime || pidfdTime);
     if (pidfd) {
-      // Joining one's own user namespace is EINVAL and would fail the whole atomic call.
-      const flags = NS_TYPES.filter((t) => t !== 'user' || created.includes('user'));
-      steps.push({ op: 'attach-pidfd', set: s.n, target: `set-${s.n}`, flags, summary: `attach set ${s.n}: setns(pidfd of set-${s.n}, ${flags.map((f) => SPECIES[f].flagName).join('|')}), atomically` });
+      const { flags, text } = flagsOf[created.includes('user') ? 1 : 0]!;
+      add({ op: 'attach-pidfd', set: s.n, target: `set-${s.n}`, flags: [...flags], summary: `attach set ${s.n}: setns(pidfd of set-${s.n}, ${text}), atomically` });
     } else {
       const sequence = SEQUENCE_ORDER.filter((t) => created.includes(t)).map((t) => ({ type: t, ns: s.refs[t]!, holder: holderName({ type: t, id: s.refs[t]! }) }));
-      steps.push({
+      add({
         op: 'attach-sequence',
         set: s.n,
         sequence,
@@ -149,11 +171,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   let processes: Plan['processes'] = [];
   let cannotRestore: string | null = null;
   try {
-    processes = buildReplay(
-      img,
-      new Map([...sets].map(([k, s]) => [k, s.n])),
-      new Map([...sets].map(([k, s]) => [k, s.pids])),
-    ).processes;
+    processes = buildReplay(img, sets).processes;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     cannotRestore = err.message;
@@ -163,7 +181,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
     target,
     reuse: img.namespaces.filter((n) => n.inScope).map((n) => n.id),
     rootSet,
-    steps: steps.map((s, i) => ({ ...s, n: i + 1 }) as Step),
+    steps,
     processes,
     cannotRestore,
     net: planNet(img, opts.external),

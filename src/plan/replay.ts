@@ -15,11 +15,24 @@ export type Refs = Record<NsLink, number>;
 
 export const setKey = (r: Refs) => NS_LINKS.map((l) => r[l]).join(',');
 
+/**
+ * The links with the missing *_for_children resolved. Written out (in NS_LINKS order, which a unit
+ * test holds it to): it runs once per process and thread, and a generic copy was a fifth of
+ * planning 100,000 namespaces.
+ */
 export function resolveRefs(r: NsRefs): Refs {
-  const out = Object.fromEntries(NS_LINKS.map((l) => [l, r[l]])) as Record<NsLink, number | null>;
-  out.pid_for_children ??= out.pid;
-  out.time_for_children ??= out.time;
-  return out as Refs;
+  return {
+    user: r.user!,
+    pid: r.pid!,
+    mnt: r.mnt!,
+    net: r.net!,
+    ipc: r.ipc!,
+    uts: r.uts!,
+    cgroup: r.cgroup!,
+    time: r.time!,
+    pid_for_children: r.pid_for_children ?? r.pid!,
+    time_for_children: r.time_for_children ?? r.time!,
+  };
 }
 
 /** Everything a process has that matters for the next chain it runs or forks. */
@@ -91,8 +104,8 @@ export class ReplayBuilder {
 
   constructor(
     private readonly img: Image,
-    /** Plan set number by set key. */
-    private readonly setNumber: Map<string, number>,
+    /** The plan's sets by set key (their numbers). */
+    private readonly setNumber: ReadonlyMap<string, { n: number }>,
   ) {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     for (const n of img.namespaces) if (n.inScope) this.made.add(n.id);
@@ -274,7 +287,10 @@ export class ReplayBuilder {
 
   /** Record what a chain made: later chains join it instead of making it again. */
   private markMade(c: Chain): void {
-    for (const { id } of madeByChain(c, false)) this.made.add(id);
+    for (const t of NS_TYPES) {
+      const id = c.createFirst[t] ?? c.create[t];
+      if (id !== undefined) this.made.add(id);
+    }
   }
 
   /**
@@ -305,17 +321,32 @@ export class ReplayBuilder {
 
   private push(step: Omit<ProcessStep, 'n' | 'summary' | 'uid' | 'gid'>, proc: Omit<Proc, 'n'>, summary: string): number {
     const n = this.steps.length + 1;
-    this.steps.push({ n, ...step, uid: proc.uid, gid: proc.gid, summary });
-    this.procs.push({ n, ...proc });
+    // Written out, in the schema's order: spreads into a literal with `n` first took a slow path.
+    this.steps.push({
+      n,
+      set: step.set,
+      pids: step.pids,
+      parent: step.parent,
+      how: step.how,
+      chain: step.chain,
+      passive: step.passive,
+      forkChild: step.forkChild,
+      extraWaiter: step.extraWaiter,
+      mapsWriter: step.mapsWriter,
+      stub: step.stub,
+      uid: proc.uid,
+      gid: proc.gid,
+      summary,
+    });
+    this.procs.push({ n, refs: proc.refs, caps: proc.caps, uid: proc.uid, gid: proc.gid, agent: proc.agent });
     return n;
   }
 
   /** Make a process that stands for `target`, forked by process `parent`. Returns its number. */
-  add(target: Refs, parent: number, pids: number[]): number {
-    const key = setKey(target);
+  add(target: Refs, parent: number, pids: number[], key = setKey(target)): number {
     const existing = this.setProcess.get(key);
     if (existing !== undefined) return existing;
-    const set = this.setNumber.get(key) ?? null;
+    const set = this.setNumber.get(key)?.n ?? null;
     const who = `set ${set} (pid ${pids.slice(0, 3).join(', ')}${pids.length > 3 ? ', …' : ''})`;
     let by = this.proc(parent);
     // A waiter cannot fork on request: its designated child is the one its own fork made.
@@ -328,10 +359,11 @@ export class ReplayBuilder {
     // process's user namespace) is made first by stubs, as the original made it before.
     if (!this.made.has(target.user)) {
       const parentUser = this.ns(target.user).parent!;
-      if (parentUser !== this.forkOf(by).user) by = this.proc(this.agentIn(parentUser));
+      // (A fork keeps its parent's user namespace: forkOf changes only pid and time.)
+      if (parentUser !== by.refs.user) by = this.proc(this.agentIn(parentUser));
     }
     // What the user namespace the chain starts in owns, the chain's first unshare makes itself.
-    const startUser = this.forkOf(by).user;
+    const startUser = by.refs.user;
     const makesUser = !this.made.has(target.user);
     for (const l of NS_LINKS) {
       const id = target[l];
@@ -400,7 +432,7 @@ export class ReplayBuilder {
       const w = this.proc(s.n);
       const refs = this.forkOf(w);
       const n = this.push(
-        { set: this.setNumber.get(setKey(refs)) ?? null, pids: [], parent: s.n, how: 'fork-child', chain: null, passive: false, forkChild: null, extraWaiter: false, mapsWriter: null, stub: false },
+        { set: this.setNumber.get(setKey(refs))?.n ?? null, pids: [], parent: s.n, how: 'fork-child', chain: null, passive: false, forkChild: null, extraWaiter: false, mapsWriter: null, stub: false },
         { refs, caps: w.caps, uid: w.uid, gid: w.gid, agent: true },
         `the child process ${s.n} forked: it keeps that waiter alive (no dumped process was in its namespaces)`,
       );
@@ -501,15 +533,15 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
 }
 
 /** Replay the tree: the process standing for each set, in the order they are made. */
-export function buildReplay(img: Image, setNumber: Map<string, number>, pidsOfSet: Map<string, number[]>): Replay {
-  const b = new ReplayBuilder(img, setNumber);
+export function buildReplay(img: Image, sets: ReadonlyMap<string, { n: number; pids: number[] }>): Replay {
+  const b = new ReplayBuilder(img, sets);
   const procOfPid = new Map<number, number>();
   const ownKey = setKey(ownRefs(img));
   for (const p of treeOrder(img)) {
     const key = setKey(p.refs);
     const parentProc = p.parent === null ? 0 : procOfPid.get(p.parent) ?? 0;
     // The dumper's own set is the executor's: nothing to make.
-    const n = key === ownKey ? 0 : b.add(p.refs, parentProc, pidsOfSet.get(key) ?? [p.pid]);
+    const n = key === ownKey ? 0 : b.add(p.refs, parentProc, sets.get(key)?.pids ?? [p.pid], key);
     if (!procOfPid.has(p.pid)) procOfPid.set(p.pid, n);
   }
   b.finish();

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateOf, Image } from '../../src/model/image.js';
 import { buildPlan } from '../../src/plan/build.js';
+import { resolveRefs } from '../../src/plan/replay.js';
+import { NS_LINKS } from '../../src/model/species.js';
 import type { ProcessStep } from '../../src/plan/schema.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -104,4 +106,13 @@ test('what restore cannot do is said in the plan, not thrown: nanosecond time of
 
 test('the replay is the same every time', (t) => {
   for (const name of ['exec-chain', 'bwrapbwrap', 'holders']) t.deepEqual(processes(load(name)), processes(load(name)));
+});
+
+test('resolveRefs keeps every link, in NS_LINKS order, and resolves a missing *_for_children to the active one', (t) => {
+  const refs = Object.fromEntries(NS_LINKS.map((l, i) => [l, i + 1])) as Parameters<typeof resolveRefs>[0];
+  t.deepEqual(Object.keys(resolveRefs(refs)), [...NS_LINKS]);
+  t.deepEqual(Object.values(resolveRefs(refs)), NS_LINKS.map((_, i) => i + 1));
+  const r = resolveRefs({ ...refs, pid_for_children: null, time_for_children: null });
+  t.is(r.pid_for_children, 2);
+  t.is(r.time_for_children, 8);
 });
