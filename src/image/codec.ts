@@ -159,6 +159,9 @@ function copierOf(ctor: unknown, deep: boolean): Copier {
   const after: string[] = [];
   for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors((ctor as { prototype: object }).prototype))) {
     const f = JSON.stringify(k);
+    // The *_bytes fields (format 2) are the exact bytes of the string field beside them, read by
+    // textFromMsg where that field is converted: never part of the plain data.
+    if (d.value instanceof Uint8Array) continue;
     if (d.get) after.push(`v = m[${f}]; if (v !== undefined) o[${f}] = v;`);
     else if (typeof d.value === 'function') continue;
     else if (Array.isArray(d.value)) literal.push(`${f}: m[${f}].map(${deep ? 'deepElement' : 'element'})`);
@@ -424,7 +427,7 @@ export function decodeImage(files: Record<FileKind, Buffer>, readable: readonly 
     processes: entries('processes').map((b, i) =>
       decode('processes', types.process, b, i, (m) => {
         const p = procMsg(m);
-        // The name as the kernel's bytes where it is not UTF-8 (commBytes itself is left to the schema to drop).
+        // The name as the kernel's bytes where it is not UTF-8.
         p.comm = textFromMsg(m.comm, m.commBytes);
         p.credentials = credsFromMsg(m.credentials as Record<string, unknown> | null);
         return p;

@@ -212,11 +212,7 @@ export class Executor {
     this.ids = new Map(img.namespaces.map((n) => [n.id, n]));
     this.replay = new ReplayBuilder(img, new Map());
     ({ dir: this.dir, lockFd: this.lockFd } = start);
-    const pid = start.launcher.child.pid;
-    if (pid) {
-      this.spawned.add(pid);
-      this.pids.add(pid);
-    }
+    this.trackSpawned(start.launcher.child);
     // Where each namespace a chain makes can be reached, decided by the plan, not by which step finishes first.
     for (const s of plan.processes) if (s.chain) for (const m of madeByChain(s.chain, s.passive)) this.makerOf.set(m.id, { node: s.n, link: m.link });
     for (const s of plan.steps) if (s.op === 'spawn') this.spawnOf.set(s.set, s);
@@ -563,8 +559,7 @@ export class Executor {
   private startStateWriter(): { child: ChildProcess; result: Promise<{ out: string; err: string }> } {
     const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
     const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: taggedEnv() });
-    this.spawned.add(child.pid!);
-    this.pids.add(child.pid!);
+    this.trackSpawned(child);
     let out = '';
     let err = '';
     child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));
@@ -739,7 +734,7 @@ export class Executor {
     if (pidfd) args.push('--target', String(info.pid), ...types.map((t) => `--${NSENTER_FLAG[t]}`));
     else args.push(...JOIN_ORDER.filter((t) => types.includes(t)).map((t) => `--${NSENTER_FLAG[t]}=${info.ns[t]}`));
     const child = spawn('nsenter', [...args, '--', ...ATTACH_ARGV, ...command], { stdio: ['inherit', 'inherit', 'pipe', 'pipe', 2], env: untaggedEnv() });
-    this.spawned.add(child.pid!);
+    this.trackSpawned(child, false);
     if (child.pid) onStart?.(child.pid);
     let err = '';
     let joined = false;
@@ -801,6 +796,23 @@ export class Executor {
     closeRaw(this.lockFd);
     process.off('SIGCHLD', this.onChild);
     this.emit({ event: 'released', reason });
+  }
+
+  /**
+   * A child of ours that libuv spawned (and reaps): tracked until libuv says it exited, no longer.
+   * Its pid is free after that, and pids are reused fast here (pid_max 32,768 on these VMs): kept,
+   * the launcher's pid — ended once everything is made — was signalled at release and waited for,
+   * whatever process had it by then.
+   */
+  private trackSpawned(child: ChildProcess, kill = true): void {
+    const pid = child.pid;
+    if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    this.spawned.add(pid);
+    if (kill) this.pids.add(pid);
+    child.once('exit', () => {
+      this.spawned.delete(pid);
+      this.pids.delete(pid);
+    });
   }
 
   /** Reap every process of ours that was re-parented to us and has exited (libuv reaps only its own). */
