@@ -3,7 +3,8 @@
 // making the same namespaces, in the same run, alternating (these machines are shared and noisy:
 // the ratio is what counts). The peer is fixtures/scale/groups.sh itself: GROUPS groups of user,
 // uts, ipc, net, pid, mnt and time namespaces, 3 processes each, ready when every group said so.
-// Also: `nsdump plan` of the image, and the restore's peak RSS. Everything it starts lives in a
+// Also: `nsdump plan` of the image, the restore's peak RSS, and — where NODE_EXTRA_CA_CERTS is set,
+// which makes every Node start parse a certificate bundle — the restore timed without it too. Everything it starts lives in a
 // process group (or is the restore's, released by SIGTERM) and is ended, also on failure or
 // Ctrl-C. Usage: node scripts/bench-restore.mjs [--groups N] [--rounds N] [--json]
 import { spawn, spawnSync } from 'node:child_process';
@@ -53,9 +54,9 @@ function loop() {
 }
 
 /** Start `nsdump restore DIR --hold`; resolves with [ms to ready, stop() → peak RSS in KiB]. */
-function restore(dir) {
+function restore(dir, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, 'restore', dir, '--hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'restore', dir, '--hold'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const entry = [child.pid, false];
   live.add(entry);
   let err = '';
@@ -87,17 +88,33 @@ try {
   const loopMs = [];
   const restoreMs = [];
   const ratios = [];
+  // NODE_EXTRA_CA_CERTS makes every Node start read and parse that certificate file (these VMs set
+  // it for their package proxy: ~50 ms of each start, for a program that makes no TLS connection).
+  // Where it is set, restore is also timed without it: what a host without that setting sees.
+  const bare = process.env.NODE_EXTRA_CA_CERTS ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')) : null;
+  const bareMs = [];
+  const bareRatios = [];
   let rss = 0;
-  // A warm-up pair, then ROUNDS counted pairs, alternating.
+  // A warm-up round, then ROUNDS counted rounds, alternating.
   for (let i = 0; i <= ROUNDS; i++) {
     const [a, stopA] = await restore(img);
     rss = Math.max(rss, await stopA());
     const [b, stopB] = await loop();
     await stopB();
+    let c = 0;
+    if (bare) {
+      const [ms, stopC] = await restore(img, bare);
+      await stopC();
+      c = ms;
+    }
     if (i === 0) continue;
     restoreMs.push(a);
     loopMs.push(b);
     ratios.push(a / b);
+    if (bare) {
+      bareMs.push(c);
+      bareRatios.push(c / b);
+    }
   }
   const out = {
     groups: GROUPS,
@@ -108,6 +125,15 @@ try {
     ratio: Number(median(ratios).toFixed(2)),
     ratioRange: [Number(Math.min(...ratios).toFixed(2)), Number(Math.max(...ratios).toFixed(2))],
     restorePeakRssMiB: Math.round(rss / 1024),
+    ...(bare
+      ? {
+          withoutExtraCaCerts: {
+            restoreMs: Math.round(median(bareMs)),
+            ratio: Number(median(bareRatios).toFixed(2)),
+            ratioRange: [Number(Math.min(...bareRatios).toFixed(2)), Number(Math.max(...bareRatios).toFixed(2))],
+          },
+        }
+      : {}),
     planSeconds: planS,
     planPeakRssMiB: Math.round(planKiB / 1024),
   };
@@ -117,6 +143,10 @@ try {
     process.stdout.write(`  nsdump restore --hold, time to ready  ${out.restoreMs} ms (peak RSS ${out.restorePeakRssMiB} MiB)\n`);
     process.stdout.write(`  plain unshare loop, time to ready     ${out.loopMs} ms\n`);
     process.stdout.write(`  ratio restore/loop                    ${out.ratio} (min ${out.ratioRange[0]}, max ${out.ratioRange[1]})\n`);
+    if (out.withoutExtraCaCerts) {
+      const w = out.withoutExtraCaCerts;
+      process.stdout.write(`  restore without NODE_EXTRA_CA_CERTS   ${w.restoreMs} ms, ratio ${w.ratio} (min ${w.ratioRange[0]}, max ${w.ratioRange[1]})\n`);
+    }
     process.stdout.write(`  nsdump plan -f json                   ${out.planSeconds} s (peak RSS ${out.planPeakRssMiB} MiB)\n`);
   }
 } finally {
