@@ -5,7 +5,7 @@
 // every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
 // or death releases everything: every agent and placeholder ends when its channel closes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readFileSync, readSync, readdirSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -786,7 +786,14 @@ export class Executor {
         // already gone
       }
     }
-    await waitAllReadable(pidfds);
+    // SIGCHLD reaps what is re-parented to us as it ends; the timer too, should one be coalesced.
+    const reaper = setInterval(() => this.reapAdopted(true), 250);
+    try {
+      this.reapAdopted(true);
+      await waitAllReadable(pidfds);
+    } finally {
+      clearInterval(reaper);
+    }
     for (const fd of pidfds) closeRaw(fd);
     this.reapAdopted();
     for (const fd of this.held.values()) closeRaw(fd);
@@ -816,8 +823,15 @@ export class Executor {
   }
 
   /** Reap every process of ours that was re-parented to us and has exited (libuv reaps only its own). */
-  private reapAdopted(): void {
+  private reapAdopted(nested = false): void {
     for (const p of this.pids) if (!this.spawned.has(p) && reapIfExited(p)) this.pids.delete(p);
+    // While releasing, also any other child of ours that exited inside a restored pid namespace —
+    // one no step tracks (a helper an agent ran, or a process whose pid left the list while it was
+    // still an agent's child): until it is reaped, that namespace's init cannot finish exiting (it
+    // waits in zap_pid_ns_processes), and the release, waiting for the init, would wait for good.
+    // libuv's own children are never among them: a process stays in the pid namespace it was born
+    // in, and libuv's are born in ours. (A scan of every child: on a timer, not at each SIGCHLD.)
+    if (nested) for (const p of childrenOfSelf()) if (!this.pids.has(p) && exitedInNestedPidns(p)) reapIfExited(p);
   }
 }
 
@@ -928,6 +942,39 @@ function sweepStaleDirs(): void {
   } catch {
     // only tidying: a directory someone else swept meanwhile, or not ours to judge
   }
+}
+
+/** The children of this process, of every thread of it. */
+function childrenOfSelf(): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      // Whole: at 10,000 namespaces the list is longer than one page.
+      for (const c of readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** A zombie whose NSpid line names more than one pid: it lived in a pid namespace below ours. */
+function exitedInNestedPidns(pid: number): boolean {
+  let status: string;
+  try {
+    status = readText(`/proc/${pid}/status`);
+  } catch {
+    return false;
+  }
+  if (!/^State:\s+Z/m.test(status)) return false;
+  const nspid = /^NSpid:\s+(.*)$/m.exec(status);
+  return nspid !== null && nspid[1]!.trim().split(/\s+/).length > 1;
 }
 
 /** True while process `pid` runs (a zombie has ended: only its parent has not reaped it yet). */
