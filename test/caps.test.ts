@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { nsdump, tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
+import { expireAfter } from './helpers/child.js';
 
 interface Waiter {
   /** The process X that acts. */
@@ -56,7 +57,7 @@ async function start(t: ExecutionContext, prefix: string[], script: string, acti
     new Promise<string>((resolve, reject) => {
       const l = lines.shift();
       if (l !== undefined) return resolve(l);
-      const timer = setTimeout(() => reject(new Error(`${prefix.join(' ')}: no line after 30 s (stderr: ${err})`)), 30_000);
+      const timer = expireAfter(30_000, () => reject(new Error(`${prefix.join(' ')}: no line after 30 s (stderr: ${err})`)));
       waiters.push((x) => {
         clearTimeout(timer);
         resolve(x);

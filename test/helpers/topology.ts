@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { TOPOLOGIES } from './paths.js';
+import { expireAfter } from './child.js';
 
 export interface Topology {
   /** Root of the tree: the script's own process. */
@@ -64,7 +65,7 @@ export async function startTopology(t: ExecutionContext, name: string, opts: { a
   await new Promise<void>((resolve, reject) => {
     let seen = 0;
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 30 s (${lines.join(' | ')}; stderr: ${err})`)), 30_000);
+    const timer = expireAfter(30_000, () => reject(new Error(`${name}: not ready after 30 s (${lines.join(' | ')}; stderr: ${err})`)));
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let i;
