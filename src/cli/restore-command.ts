@@ -1,13 +1,12 @@
 // Why: `nsdump restore`: plan for this host and carry the plan out in this process (the executor);
 // hold the namespaces, or run a command inside one set, then release everything.
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { readImage } from '../image/read.js';
 import { buildPlan } from '../plan/build.js';
 import { parseExternal } from '../plan/net.js';
 import { PlanError, validateForPlan } from '../plan/validate.js';
 import { Executor, RestoreError, Startup, type RestoreEvent } from '../restore/executor.js';
-import type { Image } from '../model/image.js';
 import type { Plan } from '../plan/schema.js';
 import { preflight } from '../restore/preflight.js';
 import { unbindDir } from '../restore/binds.js';
@@ -15,6 +14,7 @@ import { targetOf } from '../plan/target.js';
 import { UsageError } from './exit-codes.js';
 import { stageTimer } from './timing.js';
 import { printable } from '../model/text.js';
+import { childrenOf } from '../discover/procfs.js';
 
 export interface RestoreCommandOptions {
   dir: string;
@@ -66,11 +66,16 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   // The launcher starts while the image is read and planned. Not for a caller preflight will
   // refuse (not root): nothing is started for it.
   const start = process.geteuid?.() === 0 ? new Startup() : undefined;
-  let img: Image;
+  const tty = process.stderr.isTTY;
+  const onEvent = (e: RestoreEvent) => {
+    if (opts.eventsFd !== undefined) writeSync(opts.eventsFd, `${JSON.stringify(e)}\n`);
+    if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
+    else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${printable(e.summary)}\n`);
+  };
   let plan: Plan;
   let set: number;
   try {
-    img = readImage(opts.dir);
+    const img = readImage(opts.dir);
     timer.mark('read');
     validateForPlan(opts.dir, img);
     plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
@@ -78,20 +83,9 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     set = chooseSet(plan, opts);
     preflight(plan, img);
     timer.mark('plan');
-  } catch (err) {
-    start?.dispose();
-    throw err;
-  }
-
-  const tty = process.stderr.isTTY;
-  const onEvent = (e: RestoreEvent) => {
-    if (opts.eventsFd !== undefined) writeSync(opts.eventsFd, `${JSON.stringify(e)}\n`);
-    if (opts.json) process.stderr.write(`${JSON.stringify(e)}\n`);
-    else if (tty && e.event === 'step') process.stderr.write(`nsdump: [${e.n}/${e.of}] ${printable(e.summary)}\n`);
-  };
-  try {
     exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix }, start);
   } catch (err) {
+    // Nothing is made before the executor exists: what Startup started is all there is to end.
     start?.dispose();
     throw err;
   }
@@ -137,12 +131,4 @@ function chooseSet(plan: Plan, opts: RestoreCommandOptions): number {
     return s.set;
   }
   return plan.rootSet;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }

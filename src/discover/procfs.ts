@@ -1,7 +1,7 @@
 // Why: synchronous /proc reads that turn Node's fs errors into SyscallErrors naming the path.
 // Synchronous on purpose: some reads must happen on the main thread while it sits in another
 // namespace (kernel-notes), and a dump reads thousands of tiny files where async costs more.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fromNodeError } from '../kernel/errors.js';
 import type { Mount } from '../model/image.js';
 
@@ -29,6 +29,29 @@ export function parseNsPid(status: string): number[] {
   const m = /^NSpid:\s*(.*)$/m.exec(status);
   if (!m) return [];
   return m[1]!.trim().split(/\s+/).map(Number);
+}
+
+/**
+ * The children of process `pid` (or of this one), of every thread of it: each thread's
+ * task/TID/children lists what that thread forked, or what was re-parented to it. [] once gone.
+ */
+export function childrenOf(pid: number | 'self'): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      // Read whole: a restore of 10,000 namespaces has a list longer than a page.
+      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
 
 /** Undo the octal escapes (\040 for space, …) the kernel writes into mountinfo paths. */

@@ -5,7 +5,7 @@
 // every pid, reaps what is re-parented to it (it is a child subreaper), and on any failure, signal
 // or death releases everything: every agent and placeholder ends when its channel closes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readFileSync, readSync, readdirSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants as fsc, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osc, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -23,6 +23,7 @@ import { freshIpcDefaultsAsync, sysctlsToWrite } from './ipc-defaults.js';
 import { ipCommand } from './net.js';
 import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } from './binds.js';
 import { isErrno } from '../kernel/errors.js';
+import { childrenOf, parseNsPid, parseStat, readText } from '../discover/procfs.js';
 import { makeLockedDir, sweepAbandoned } from '../kernel/locked-dir.js';
 
 export class RestoreError extends Error {
@@ -243,11 +244,10 @@ export class Executor {
     this.ownUts = { hostname: own.nodename, domainname: own.domainname };
     const made = this.img.namespaces.filter((n) => !n.inScope);
     const utsToWrite = made.some((n) => n.type === 'uts' && n.state && this.utsDiffers(n.state));
-    const ipcToCheck = made.some((n) => n.type === 'ipc' && n.state && orderedSysctls(n.state.sysctls).length > 0);
+    const ipcs = made.flatMap((n) => (n.type === 'ipc' && n.state ? [orderedSysctls(n.state.sysctls)] : [])).filter((w) => w.length);
     if (utsToWrite || this.plan.net.sysctls.length) this.stateWriter = this.startStateWriter();
-    this.ipcDefaults = ipcToCheck ? freshIpcDefaultsAsync() : Promise.resolve(new Map());
-    if (ipcToCheck && !this.stateWriter) {
-      const ipcs = made.flatMap((n) => (n.type === 'ipc' && n.state ? [orderedSysctls(n.state.sysctls)] : []));
+    this.ipcDefaults = ipcs.length ? freshIpcDefaultsAsync() : Promise.resolve(new Map());
+    if (ipcs.length && !this.stateWriter) {
       void this.ipcDefaults.then((defaults) => {
         if (!this.stateWriter && !this.releasing && ipcs.some((w) => sysctlsToWrite(w, defaults).length)) this.stateWriter = this.startStateWriter();
       });
@@ -434,8 +434,7 @@ export class Executor {
   }
 
   private ppid(pid: number): number {
-    const stat = readText(`/proc/${pid}/stat`);
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return parseStat(readText(`/proc/${pid}/stat`)).ppid;
   }
 
   private async realize(l: Live): Promise<void> {
@@ -831,7 +830,7 @@ export class Executor {
     // waits in zap_pid_ns_processes), and the release, waiting for the init, would wait for good.
     // libuv's own children are never among them: a process stays in the pid namespace it was born
     // in, and libuv's are born in ours. (A scan of every child: on a timer, not at each SIGCHLD.)
-    if (nested) for (const p of childrenOfSelf()) if (!this.pids.has(p) && exitedInNestedPidns(p)) reapIfExited(p);
+    if (nested) for (const p of childrenOf('self')) if (!this.pids.has(p) && exitedInNestedPidns(p)) reapIfExited(p);
   }
 }
 
@@ -944,57 +943,21 @@ function sweepStaleDirs(): void {
   }
 }
 
-/** The children of this process, of every thread of it. */
-function childrenOfSelf(): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync('/proc/self/task');
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    try {
-      // Whole: at 10,000 namespaces the list is longer than one page.
-      for (const c of readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
 /** A zombie whose NSpid line names more than one pid: it lived in a pid namespace below ours. */
 function exitedInNestedPidns(pid: number): boolean {
-  let status: string;
   try {
-    status = readText(`/proc/${pid}/status`);
+    return !alive(pid) && parseNsPid(readText(`/proc/${pid}/status`)).length > 1;
   } catch {
     return false;
   }
-  if (!/^State:\s+Z/m.test(status)) return false;
-  const nspid = /^NSpid:\s+(.*)$/m.exec(status);
-  return nspid !== null && nspid[1]!.trim().split(/\s+/).length > 1;
 }
 
 /** True while process `pid` runs (a zombie has ended: only its parent has not reaped it yet). */
 function alive(pid: number): boolean {
   try {
-    const stat = readText(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return parseStat(readText(`/proc/${pid}/stat`)).state !== 'Z';
   } catch {
     return false;
-  }
-}
-
-function readText(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(4096);
-    const n = readSync(fd, b);
-    return b.toString('utf8', 0, n);
-  } finally {
-    closeSync(fd);
   }
 }
 
