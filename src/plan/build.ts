@@ -7,6 +7,7 @@ import { JOIN_ORDER, NS_TYPES, SPECIES, type NsType } from '../model/species.js'
 import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../model/kernels.js';
 import type { Plan, Step } from './schema.js';
 import { PLAN_VERSION } from './version.js';
+import { flat } from './flat.js';
 import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
 import { PlanError } from './validate.js';
 import { planNet, type ExternalMapping } from './net.js';
@@ -119,6 +120,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   // Numbered as they are added (`n` last, where a copy with it used to put it): no second pass.
   const add = (s: Unnumbered) => {
     (s as Step).n = steps.length + 1;
+    s.summary = flat(s.summary);
     steps.push(s as Step);
   };
   const toCreate = img.namespaces.filter((n) => !n.inScope).sort((a, b) => CREATE_RANK(a.type) - CREATE_RANK(b.type) || a.id - b.id);

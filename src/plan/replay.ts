@@ -9,6 +9,7 @@ import { stateOf, type Image, type Namespace, type NsRefs } from '../model/image
 import { NS_LINKS, NS_TYPES, isHierarchical, type NsLink, type NsType } from '../model/species.js';
 import type { Chain, ProcessStep } from './schema.js';
 import { PlanError } from './validate.js';
+import { flat } from './flat.js';
 
 /** The ten links of a process, fully resolved (a missing *_for_children is the active one). */
 export type Refs = Record<NsLink, number>;
@@ -336,7 +337,7 @@ export class ReplayBuilder {
       stub: step.stub,
       uid: proc.uid,
       gid: proc.gid,
-      summary,
+      summary: flat(summary),
     });
     this.procs.push({ n, refs: proc.refs, caps: proc.caps, uid: proc.uid, gid: proc.gid, agent: proc.agent });
     return n;
