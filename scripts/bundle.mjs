@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Bundles the compiled command line (dist/src) into dist/bin: a few minified ES modules instead of
-// ~150 files, because resolving and compiling module by module was most of a short command's
-// start-up (`dump $$`: start 204 → ~130 ms). Commands stay separate chunks, loaded when used.
+// Bundles the compiled command line (dist/src) into dist/bin, because resolving and compiling ~150
+// modules one by one was most of a short command's start-up (`dump $$`: start 204 → ~130 ms).
+// - The CLI (main.ts and all it loads) is one CommonJS script, cli.cjs, that dist/bin/nsdump.js
+//   (bin.ts) runs with V8's code cache (scripts/code-cache.mjs makes the caches). One script, not
+//   ES modules: Node 20 caches compiled code only for a vm.Script. Modules a command loads with
+//   import() stay unevaluated until used.
+// - The programs restore and dump start by path (state writer, namespace-reader thread, ns-reader)
+//   and the nsdump.js entry are ES modules, with shared chunks.
 // koffi stays outside: it is a native addon, found in node_modules at run time; so does @viz-js/viz
 // (Graphviz as ~1 MB of WebAssembly, imported only by `--format svg`). Run by `npm run build`.
 import { build } from 'esbuild';
@@ -18,7 +23,7 @@ await build({
   // So is the dump's disposable namespace-reader thread (src/kernel/ns-thread.ts loads
   // './ns-thread-worker.js' beside itself).
   entryPoints: {
-    nsdump: join(top, 'dist/src/cli/main.js'),
+    nsdump: join(top, 'dist/src/cli/bin.js'),
     'state-writer': join(top, 'dist/src/restore/state-writer.js'),
     'ns-thread-worker': join(top, 'dist/src/kernel/ns-thread-worker.js'),
     // And the reader a dump runs inside a rootless container's namespaces (src/discover/helper.ts
@@ -40,6 +45,38 @@ await build({
   chunkNames: 'chunk-[hash]',
   // Bundled CommonJS (protobufjs, yargs' helpers) may call require(); ESM has none of its own.
   banner: { js: "import{createRequire as __nsdumpRequire}from'node:module';const require=__nsdumpRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { cli: join(top, 'dist/src/cli/main.js') },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // NSDUMP_NOMINIFY=1 keeps names and lines readable, for a CPU profile of the CLI.
+  minify: !process.env.NSDUMP_NOMINIFY,
+  keepNames: true,
+  external: ['koffi'],
+  // A script can run no import() of its own (bin.ts): @viz-js/viz becomes a module of one function
+  // that has bin.ts import it.
+  plugins: [
+    {
+      name: 'outside',
+      setup(b) {
+        b.onResolve({ filter: /^@viz-js\/viz$/ }, (a) => ({ path: a.path, namespace: 'outside' }));
+        b.onLoad({ filter: /.*/, namespace: 'outside' }, () => ({
+          contents: "export const instance = (...a) => __nsdumpImport('@viz-js/viz').then((m) => m.instance(...a));",
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+  // bin.ts passes the wrapper's require and __filename: import.meta.url is the bundle's own URL, so
+  // that siblings found by path (state-writer.js, ns-thread-worker.js, ns-reader.js, nsdump.js) resolve.
+  define: { NSDUMP_BUNDLED: 'true', 'import.meta.url': '__nsdumpUrl' },
+  banner: { js: "var __nsdumpUrl=require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
 chmodSync(join(outdir, 'nsdump.js'), 0o755);

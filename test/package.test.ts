@@ -66,7 +66,7 @@ test('npm pack holds what a user needs, installs offline, imports, type-checks, 
   const work = tempDir(t);
   const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const want of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/bin/nsdump.js', 'dist/man/nsdump.1', 'docs/api.md', 'docs/image.schema.json', 'docs/plan.schema.json']) t.true(files.includes(want), want);
+  for (const want of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/bin/nsdump.js', 'dist/bin/cli.cjs', 'dist/bin/cli.dump.v8cache', 'dist/man/nsdump.1', 'docs/api.md', 'docs/image.schema.json', 'docs/plan.schema.json']) t.true(files.includes(want), want);
   t.deepEqual(files.filter((f) => /^(test|fixtures|src|scripts|proto)\/|^dist\/test\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts')), [], 'no tests, fixtures, sources or source maps');
 
   const deps = join(work, 'deps');
@@ -77,6 +77,9 @@ test('npm pack holds what a user needs, installs offline, imports, type-checks, 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
   run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(work, packed[0]!.filename), ...readdirSync(deps).map((f) => join(deps, f))], app);
   t.is(run(join(app, 'node_modules', '.bin', 'nsdump'), ['--version'], app).trim(), `nsdump ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}`);
+  // The code cache ships with the bundle it was made from, and the installed CLI starts from it.
+  const timed = spawnSync(join(app, 'node_modules', '.bin', 'nsdump'), ['--version'], { cwd: app, encoding: 'utf8', env: { ...process.env, NSDUMP_TIMING: '1' } });
+  t.regex(timed.stderr, /^nsdump: code cache cli\.v8cache: used$/m);
 
   // Type-check (strict) and compile the user's file against the installed package's declarations.
   writeFileSync(join(app, 'use.ts'), USE_TS);

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Why: the thin command line. It parses arguments (yargs, configured from the option table in
 // options.ts), calls the library, renders, and maps errors to one line `nsdump: <what>: <why>` and
 // a documented exit code. Command modules load lazily so that `dump` never pays for what only
@@ -204,39 +203,45 @@ if (cmd?.name !== 'restore') {
   });
 }
 
-try {
-  // What yargs would get wrong or say at length is decided here first: help, version, a missing or
-  // misspelt command.
-  if (beforeDashes.includes('-V') || beforeDashes.includes('--version')) {
-    process.stdout.write(`nsdump ${NSDUMP_VERSION}\n`);
-  } else if (beforeDashes.includes('-h') || beforeDashes.includes('--help')) {
-    const { commandHelp, mainHelp } = await import('./help.js');
-    process.stdout.write(cmd && cmd.name !== 'help' ? commandHelp(cmd) : mainHelp());
-  } else if (first === undefined) {
-    const dashed = raw.find((r) => r.startsWith('-'));
-    throw new UsageError(
-      dashed !== undefined
-        ? `unknown option ${dashed} before a command (usage: nsdump <command> [options]; nsdump --help lists them)`
-        : `a command is required: ${COMMANDS.map((c) => c.name).join(', ')} (usage: nsdump <command> [options]; nsdump --help tells more)`,
-    );
-  } else {
-    knownCommand(first);
-    // yargs reads a lone "-" as an option without a name; to us it means standard input.
-    const args = raw.map((r, i) => (r === '-' && i < beforeDashes.length ? '/dev/stdin' : r));
-    let y = yargs(args)
-      .parserConfiguration({ 'populate--': true })
-      .scriptName('nsdump')
-      .strict()
-      .help(false)
-      .version(false)
-      .fail((msg, err) => {
-        // A value the table's check refused reaches here as yargs' YError with our message.
-        if (err && err.name !== 'YError') fail(err);
-        fail(new UsageError(usageMessage(msg ?? err?.message ?? 'bad arguments', cmd, beforeDashes)));
-      });
-    for (const c of COMMANDS) y = define(y, c);
-    await y.parseAsync();
+/** The command line, run once; every error ends in fail(). (A function, not top-level await: the
+ * bundle that bin.ts runs is a script, which has none.) */
+async function main(): Promise<void> {
+  try {
+    // What yargs would get wrong or say at length is decided here first: help, version, a missing or
+    // misspelt command.
+    if (beforeDashes.includes('-V') || beforeDashes.includes('--version')) {
+      process.stdout.write(`nsdump ${NSDUMP_VERSION}\n`);
+    } else if (beforeDashes.includes('-h') || beforeDashes.includes('--help')) {
+      const { commandHelp, mainHelp } = await import('./help.js');
+      process.stdout.write(cmd && cmd.name !== 'help' ? commandHelp(cmd) : mainHelp());
+    } else if (first === undefined) {
+      const dashed = raw.find((r) => r.startsWith('-'));
+      throw new UsageError(
+        dashed !== undefined
+          ? `unknown option ${dashed} before a command (usage: nsdump <command> [options]; nsdump --help lists them)`
+          : `a command is required: ${COMMANDS.map((c) => c.name).join(', ')} (usage: nsdump <command> [options]; nsdump --help tells more)`,
+      );
+    } else {
+      knownCommand(first);
+      // yargs reads a lone "-" as an option without a name; to us it means standard input.
+      const args = raw.map((r, i) => (r === '-' && i < beforeDashes.length ? '/dev/stdin' : r));
+      let y = yargs(args)
+        .parserConfiguration({ 'populate--': true })
+        .scriptName('nsdump')
+        .strict()
+        .help(false)
+        .version(false)
+        .fail((msg, err) => {
+          // A value the table's check refused reaches here as yargs' YError with our message.
+          if (err && err.name !== 'YError') fail(err);
+          fail(new UsageError(usageMessage(msg ?? err?.message ?? 'bad arguments', cmd, beforeDashes)));
+        });
+      for (const c of COMMANDS) y = define(y, c);
+      await y.parseAsync();
+    }
+  } catch (err) {
+    fail(err);
   }
-} catch (err) {
-  fail(err);
 }
+
+void main();

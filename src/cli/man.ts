@@ -34,7 +34,7 @@ export function manPage(version: string, date: string): string {
   out.push('.SH EXIT STATUS', ...EXIT_MEANINGS.map(([code, what]) => `.TP\n.B ${code}\n${esc(what)}`));
   out.push(
     '.SH ENVIRONMENT',
-    '.TP\n.B NSDUMP_TIMING=1\nprint on standard error how long each stage of dump and restore took',
+    '.TP\n.B NSDUMP_TIMING=1\nprint on standard error how long each stage of dump and restore took, and whether the start used the code cache built with nsdump',
     '.TP\n.B NSDUMP_DEBUG=1\nadd the stack trace to an internal error',
     '.TP\n.B COLUMNS\nthe width help text is wrapped at',
     '.SH SEE ALSO',
