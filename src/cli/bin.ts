@@ -50,7 +50,9 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 // NSDUMP_TIMING=1 (timing.ts) says whether the start had compiled code, and if not why.
 if (process.env.NSDUMP_TIMING) process.stderr.write(`nsdump: code cache ${cache.name}: ${cache.data === undefined ? `not used (${cache.why})` : script.cachedDataRejected ? 'rejected by V8 (made by another Node, or other V8 flags)' : 'used'}\n`);
 // scripts/code-cache.mjs: once the command is over, V8's code for everything it compiled, for the build.
+// Not passed on: a child nsdump (restore's supervisor, in demo) would overwrite this run's cache.
 const out = process.env.NSDUMP_CODE_CACHE_OUT;
+delete process.env.NSDUMP_CODE_CACHE_OUT;
 if (out) {
   process.once('exit', () => {
     const payload = script.createCachedData();
