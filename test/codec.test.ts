@@ -143,3 +143,30 @@ test('an entry that sets two states holds the last one on the wire (protobuf\'s 
   t.deepEqual(stateOf('before'), sample().namespaces[2]!.state, 'the uts state came last: it is the state');
   t.is(stateOf('after'), null, 'a user state came last: a uts namespace holding it has no state of its own type');
 });
+
+test('strings are read as UTF-8 exactly: U+FFFD and a BOM stay themselves, bytes that are not UTF-8 refuse the entry', (t) => {
+  const img = sample();
+  const mnt = img.namespaces[4]!;
+  const long = `/mnt/${'x'.repeat(80)}`;
+  const mounts = [
+    { id: 1, parentId: 0, device: '0:1', root: '/', mountPoint: '/\uFFFD\uFEFFé', options: 'rw', fsType: 'QQQQ', source: 'none', superOptions: 'rw' },
+    { id: 2, parentId: 1, device: '0:2', root: '/', mountPoint: long, options: 'rw', fsType: 'ext4', source: 'WWWW', superOptions: 'rw' },
+  ];
+  mnt.state = { mountCount: 2, mounts };
+  const files = encodeImage(img);
+  t.deepEqual(decodeImage(files), img, 'valid UTF-8, U+FFFD and a byte-order mark included, reads back as it was');
+  // Four ASCII bytes of one string made not UTF-8 (same length, so nothing else moves): short and
+  // long strings, each refused with the entry named.
+  for (const [marker, bad] of [['QQQQ', [0xff, 0xfe, 0xc3, 0x28]], ['WWWW', [0xed, 0xa0, 0x80, 0x41]]] as const) {
+    const damaged = Buffer.from(files.namespaces);
+    const at = damaged.indexOf(marker, 0, 'latin1');
+    t.true(at > 0, marker);
+    damaged.set(bad, at);
+    const err = t.throws(() => decodeImage({ ...files, namespaces: damaged }));
+    t.regex(err!.message, /^namespaces\.img: entry 5: .*utf-8/i);
+  }
+  // And one in a string of 64 bytes or more, which the strict reader decodes whole.
+  const damaged = Buffer.from(files.namespaces);
+  damaged[damaged.indexOf(long, 0, 'latin1') + 40] = 0xc0;
+  t.throws(() => decodeImage({ ...files, namespaces: damaged }), { message: /^namespaces\.img: entry 5: .*utf-8/i });
+});

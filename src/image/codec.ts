@@ -8,6 +8,20 @@ import { kernelText, lossyText, nonUtf8Bytes } from '../model/kernel-text.js';
 import { FORMAT_VERSION, READABLE_FORMAT_VERSIONS } from '../model/format.js';
 import { NS_LINKS, NS_TYPES, type NsType } from '../model/species.js';
 
+// The generated decoders read proto3 strings with protobufjs's strict reader (utf8.readStrict),
+// which decodes a string under 64 bytes in JavaScript, eight bytes at a time joined into a rope of
+// 8-character pieces. Node's own decoder reads a Buffer's string whole, natively, and turns every
+// invalid sequence into U+FFFD: a string without one was valid UTF-8 and is the same string; one
+// with one (valid or not) is read again by the strict reader, which decides, with its own error.
+const strictString = protobuf.Reader.prototype.stringVerify;
+protobuf.BufferReader.prototype.stringVerify = function stringVerify(this: protobuf.BufferReader): string {
+  const start = this.pos;
+  const s = this.string();
+  if (!s.includes('\uFFFD')) return s;
+  this.pos = start;
+  return strictString.call(this);
+};
+
 /** What the generated static code offers for one message type (it is untyped on purpose). */
 interface MessageCodec {
   encode(obj: Record<string, unknown>): protobuf.Writer;
@@ -126,7 +140,11 @@ const Long = protobuf.util.Long as unknown as { isLong(v: unknown): boolean; pro
 const isLong = (v: unknown) => Long !== null && Long.isLong(v);
 /** A 64-bit field as a decimal string (what toObject's `longs: String` gave). */
 function longText(v: unknown): string {
-  return typeof v === 'number' ? String(v) : Long!.prototype.toString.call(v);
+  if (typeof v === 'number') return String(v);
+  // Upper half zero, signed or not: the value is the lower half (ids and counters nearly always
+  // are), without Long's division loop.
+  if ((v as { high: number }).high === 0) return String((v as { low: number }).low >>> 0);
+  return Long!.prototype.toString.call(v);
 }
 /** An enum field by its name; a number the enum lacks stays a number (for the schema to refuse). */
 function enumName(names: Record<number, string>, v: unknown): string | number {

@@ -10,7 +10,8 @@ import { KernelText } from './kernel-text.js';
 const u32 = z.number().int().min(0).max(0xffffffff);
 const i64 = z.number().int().safe();
 /** 64-bit kernel values travel as decimal strings: JSON numbers lose precision past 2^53. */
-export const u64 = z.string().regex(/^(0|[1-9]\d{0,19})$/).refine((s) => BigInt(s) <= 0xffffffffffffffffn, 'exceeds 64 bits');
+// (Up to 19 digits is below 2^64 whatever they are: only a 20-digit one is parsed to compare.)
+export const u64 = z.string().regex(/^(0|[1-9]\d{0,19})$/).refine((s) => s.length < 20 || BigInt(s) <= 0xffffffffffffffffn, 'exceeds 64 bits');
 const imageId = z.number().int().min(1);
 
 export const NsTypeSchema = z.enum(NS_TYPES);
