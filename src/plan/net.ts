@@ -5,83 +5,14 @@
 // which links it leaves to the orchestrator because their other end lies outside what it makes —
 // the executor's own network namespace included: a restore never changes the network it runs in,
 // unless an `--external` mapping asks for exactly one end there.
-import * as z from 'zod';
-import { IfName, NetRule, type Image, type NetInterface, type NamespaceOf, type StateOf } from '../model/image.js';
+import { IfName, type Image, type NetInterface, type NamespaceOf, type StateOf } from '../model/image.js';
 import { kernelMadeAddress, kernelMadeRoute, ruleText, tableName } from '../model/net.js';
-
-const id = z.number().int().min(1);
-const Addr = z.string();
+import type { NetOp, NetPlan } from './schema.js';
 
 /** Kinds a restore makes; everything else is listed as external. */
 export const CREATED_KINDS = ['veth', 'bridge', 'dummy', 'vlan', 'macvlan'] as const;
-
-export const NetLinkOp = z.object({
-  op: z.literal('link'),
-  /** The net namespace (image id) the link is made in. */
-  ns: id,
-  kind: z.enum(CREATED_KINDS),
-  name: IfName,
-  mac: z.string(),
-  /** 0: the kind's default (a bridge takes its ports' smallest). */
-  mtu: z.number().int().min(0),
-  /** veth: the other end, made in `ns` (image id) or, null, in the executor's own network namespace (an --external mapping). */
-  peer: z.object({ ns: id.nullable(), name: IfName, mac: z.string(), mtu: z.number().int().min(0) }).nullable(),
-  /** vlan and macvlan: the link they sit on, in the same namespace. */
-  parent: IfName.nullable(),
-  vlanId: z.number().int().min(0).max(4095),
-  macvlanMode: z.string(),
-});
-export const NetOp = z.discriminatedUnion('op', [
-  NetLinkOp,
-  z.object({ op: z.literal('master'), ns: id, name: IfName, master: IfName }),
-  z.object({ op: z.literal('mtu'), ns: id, name: IfName, mtu: z.number().int().min(1) }),
-  z.object({ op: z.literal('up'), ns: id, name: IfName }),
-  z.object({
-    op: z.literal('address'),
-    ns: id,
-    dev: IfName,
-    family: z.enum(['inet', 'inet6']),
-    address: Addr,
-    prefixLen: z.number().int().min(0).max(128),
-    peer: Addr,
-    broadcast: Addr,
-    label: z.string(),
-    scope: z.number().int().min(0).max(255),
-    noprefixroute: z.boolean(),
-  }),
-  z.object({
-    op: z.literal('route'),
-    ns: id,
-    family: z.enum(['inet', 'inet6']),
-    type: z.number().int().min(0).max(255),
-    dst: Addr,
-    dstLen: z.number().int().min(0).max(128),
-    gateway: Addr,
-    dev: z.union([z.literal(''), IfName]),
-    protocol: z.number().int().min(0).max(255),
-    scope: z.number().int().min(0).max(255),
-    priority: z.number().int().min(0),
-    prefsrc: Addr,
-    /** Plans written before rules were recorded name no table: the main one. */
-    table: z.number().int().min(0).default(254),
-  }),
-  /** A policy rule: added (`rule`), or a fresh namespace's default the dumped one lacked, deleted (`unrule`). */
-  NetRule.omit({ complex: true }).extend({ op: z.literal('rule'), ns: id }),
-  NetRule.omit({ complex: true }).extend({ op: z.literal('unrule'), ns: id }),
-]);
-export type NetOp = z.infer<typeof NetOp>;
-
-export const NetPlan = z.object({
-  /** In order, across all namespaces: links, bridge ports, bridge mtus, up, addresses, routes, rules, deleted default rules. */
-  ops: z.array(NetOp),
-  /** net.ipv4/net.ipv6 sysctls written inside each namespace, once the ops are done. */
-  sysctls: z.array(z.object({ ns: id, sysctls: z.array(z.tuple([z.string(), z.string()])) })),
-  /** Links left to the orchestrator: their other end (or parent) is outside what the restore makes. */
-  external: z.array(z.object({ ns: id, name: IfName, kind: z.string(), why: z.string() })),
-  /** What else is recorded but not recreated (routes through external links, multipath routes). */
-  skipped: z.array(z.object({ ns: id, what: z.string(), why: z.string() })),
-});
-export type NetPlan = z.infer<typeof NetPlan>;
+// The zod schemas of the ops (NetOp, NetPlan) are in schema.ts, with the rest of the plan's: a
+// restore builds the plan and never parses one, and need not construct them at every start.
 
 /** `--external veth:NAME[@NETNS]=HOSTNAME`: make the external veth NAME with its other end HOSTNAME in the executor's own network namespace. */
 export interface ExternalMapping {

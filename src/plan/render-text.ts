@@ -2,7 +2,7 @@
 import { printableLines } from '../model/text.js';
 import type { Image } from '../model/image.js';
 import type { Plan } from './schema.js';
-import type { NetOp } from './net.js';
+import type { NetOp } from './schema.js';
 import { ruleText, tableName } from '../model/net.js';
 
 export function renderText(plan: Plan, img: Image, dir: string): string {

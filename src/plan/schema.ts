@@ -1,15 +1,86 @@
 // Why: the plan's zod schema is the single source of its types and of docs/plan.schema.json
 // (scripts/gen-plan-schema.mjs). Scripts that run plans rely on these names.
 import * as z from 'zod';
-import { IdMapLine, Timespec, UtsState } from '../model/image.js';
+import { IdMapLine, IfName, NetRule, Timespec, UtsState } from '../model/image.js';
 import { NS_TYPES } from '../model/species.js';
-import { NetPlan } from './net.js';
+import { CREATED_KINDS } from './net.js';
 
 import { PLAN_VERSION } from './version.js';
 
 export { PLAN_VERSION };
 
 const id = z.number().int().min(1);
+
+// What restore configures inside the network namespaces it made (planNet in net.ts decides it).
+const Addr = z.string();
+
+export const NetLinkOp = z.object({
+  op: z.literal('link'),
+  /** The net namespace (image id) the link is made in. */
+  ns: id,
+  kind: z.enum(CREATED_KINDS),
+  name: IfName,
+  mac: z.string(),
+  /** 0: the kind's default (a bridge takes its ports' smallest). */
+  mtu: z.number().int().min(0),
+  /** veth: the other end, made in `ns` (image id) or, null, in the executor's own network namespace (an --external mapping). */
+  peer: z.object({ ns: id.nullable(), name: IfName, mac: z.string(), mtu: z.number().int().min(0) }).nullable(),
+  /** vlan and macvlan: the link they sit on, in the same namespace. */
+  parent: IfName.nullable(),
+  vlanId: z.number().int().min(0).max(4095),
+  macvlanMode: z.string(),
+});
+export const NetOp = z.discriminatedUnion('op', [
+  NetLinkOp,
+  z.object({ op: z.literal('master'), ns: id, name: IfName, master: IfName }),
+  z.object({ op: z.literal('mtu'), ns: id, name: IfName, mtu: z.number().int().min(1) }),
+  z.object({ op: z.literal('up'), ns: id, name: IfName }),
+  z.object({
+    op: z.literal('address'),
+    ns: id,
+    dev: IfName,
+    family: z.enum(['inet', 'inet6']),
+    address: Addr,
+    prefixLen: z.number().int().min(0).max(128),
+    peer: Addr,
+    broadcast: Addr,
+    label: z.string(),
+    scope: z.number().int().min(0).max(255),
+    noprefixroute: z.boolean(),
+  }),
+  z.object({
+    op: z.literal('route'),
+    ns: id,
+    family: z.enum(['inet', 'inet6']),
+    type: z.number().int().min(0).max(255),
+    dst: Addr,
+    dstLen: z.number().int().min(0).max(128),
+    gateway: Addr,
+    dev: z.union([z.literal(''), IfName]),
+    protocol: z.number().int().min(0).max(255),
+    scope: z.number().int().min(0).max(255),
+    priority: z.number().int().min(0),
+    prefsrc: Addr,
+    /** Plans written before rules were recorded name no table: the main one. */
+    table: z.number().int().min(0).default(254),
+  }),
+  /** A policy rule: added (`rule`), or a fresh namespace's default the dumped one lacked, deleted (`unrule`). */
+  NetRule.omit({ complex: true }).extend({ op: z.literal('rule'), ns: id }),
+  NetRule.omit({ complex: true }).extend({ op: z.literal('unrule'), ns: id }),
+]);
+export type NetOp = z.infer<typeof NetOp>;
+
+export const NetPlan = z.object({
+  /** In order, across all namespaces: links, bridge ports, bridge mtus, up, addresses, routes, rules, deleted default rules. */
+  ops: z.array(NetOp),
+  /** net.ipv4/net.ipv6 sysctls written inside each namespace, once the ops are done. */
+  sysctls: z.array(z.object({ ns: id, sysctls: z.array(z.tuple([z.string(), z.string()])) })),
+  /** Links left to the orchestrator: their other end (or parent) is outside what the restore makes. */
+  external: z.array(z.object({ ns: id, name: IfName, kind: z.string(), why: z.string() })),
+  /** What else is recorded but not recreated (routes through external links, multipath routes). */
+  skipped: z.array(z.object({ ns: id, what: z.string(), why: z.string() })),
+});
+export type NetPlan = z.infer<typeof NetPlan>;
 const NsType = z.enum(NS_TYPES);
 
 /** The namespaces of one set, by type: image ids. */

@@ -3,7 +3,7 @@
 // touches its own network); a veth's other end is made in its namespace with `netns PATH`, a path
 // to the executor's fd on it. Every value is one argument; names come keyword-first (`name X`,
 // `dev X`) so that no interface name is read as an ip keyword.
-import type { NetOp } from '../plan/net.js';
+import type { NetOp } from '../plan/schema.js';
 import { ruleText } from '../model/net.js';
 
 /** rtm_type numbers → the names `ip route` takes (it takes no numbers for types). */
