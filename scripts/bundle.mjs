@@ -76,7 +76,9 @@ await build({
   // bin.ts passes the wrapper's require and __filename: import.meta.url is the bundle's own URL, so
   // that siblings found by path (state-writer.js, ns-thread-worker.js, ns-reader.js, nsdump.js) resolve.
   define: { NSDUMP_BUNDLED: 'true', 'import.meta.url': '__nsdumpUrl' },
-  banner: { js: "var __nsdumpUrl=require('node:url').pathToFileURL(__filename).href;" },
+  // "use strict" first: the directive must be the script's first statement (esbuild's own comes
+  // after the banner), or the whole CLI would run in sloppy mode inside bin.ts's wrapper.
+  banner: { js: `"use strict";var __nsdumpUrl=require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',
 });
 chmodSync(join(outdir, 'nsdump.js'), 0o755);

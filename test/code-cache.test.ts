@@ -4,7 +4,9 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import vm from 'node:vm';
 import { CLI, ROOT } from './helpers/paths.js';
 import { stageCli } from './helpers/other-uid.js';
 
@@ -15,6 +17,17 @@ function run(cli: string, args: string[], nodeFlags: string[] = []) {
   const said = /^nsdump: code cache (\S+): (.*)$/m.exec(r.stderr);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, cache: said?.[1], verdict: said?.[2] };
 }
+
+test('the bundle is strict code: "use strict" is its first statement, inside the loader\'s wrapper too', (t) => {
+  // esbuild puts its own directive after the banner, where it is no directive at all.
+  const bundle = join(ROOT, 'dist/bin/cli.cjs');
+  const text = readFileSync(bundle, 'latin1');
+  t.true(text.startsWith('"use strict";'));
+  // The bundle's first line in a wrapper shaped as bin.ts's: a function called plainly there has no `this`.
+  const firstLine = text.slice(0, text.indexOf('\n'));
+  const probe = new vm.Script(`(function (exports, require, module, __filename, __dirname, __nsdumpImport) {${firstLine}\nreturn (function () { return this; })() === undefined;\n})`).runInThisContext() as (...a: unknown[]) => boolean;
+  t.true(probe({}, createRequire(bundle), {}, bundle, dirname(bundle), undefined));
+});
 
 test('each command the build trained starts from its own code cache; others from the generic one', (t) => {
   for (const cmd of ['plan', 'show', 'diff']) {

@@ -18,10 +18,15 @@ const bundle = fileURLToPath(new URL('./cli.cjs', import.meta.url));
 const source = readFileSync(bundle);
 const digest = createHash('sha256').update(source).digest();
 
-/** The cache for this command line (its first word that is not an option, as main.ts reads it), or the generic one. */
-function cacheFor(args: string[]): { name: string; data: Buffer | undefined; why: string } {
+/** The cache files for this command line, best first: its first word that is not an option (as main.ts reads it), then the generic one. */
+function cacheNames(args: string[]): string[] {
   const first = args.find((a) => !a.startsWith('-'));
-  for (const name of first !== undefined && /^[a-z]{1,16}$/.test(first) ? [`cli.${first}.v8cache`, 'cli.v8cache'] : ['cli.v8cache']) {
+  return first !== undefined && /^[a-z]{1,16}$/.test(first) ? [`cli.${first}.v8cache`, 'cli.v8cache'] : ['cli.v8cache'];
+}
+
+/** The first of those caches that exists: its payload when it is whole and made from this bundle. */
+function cacheFor(names: string[]): { name: string; data: Buffer | undefined; why: string } {
+  for (const name of names) {
     let data: Buffer;
     try {
       data = readFileSync(new URL(`./${name}`, import.meta.url));
@@ -38,7 +43,8 @@ function cacheFor(args: string[]): { name: string; data: Buffer | undefined; why
   return { name: 'none', data: undefined, why: 'no cache file' };
 }
 
-const cache = cacheFor(process.argv.slice(2));
+const names = cacheNames(process.argv.slice(2));
+const cache = cacheFor(names);
 // The wrapper CommonJS gives a module, on the bundle's first line so that line numbers stay true,
 // and one more argument: Node 20 runs no import() inside a vm.Script without
 // --experimental-vm-modules, so the one ES module the bundle leaves outside (@viz-js/viz, for
@@ -49,14 +55,16 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 });
 // NSDUMP_TIMING=1 (timing.ts) says whether the start had compiled code, and if not why.
 if (process.env.NSDUMP_TIMING) process.stderr.write(`nsdump: code cache ${cache.name}: ${cache.data === undefined ? `not used (${cache.why})` : script.cachedDataRejected ? 'rejected by V8 (made by another Node, or other V8 flags)' : 'used'}\n`);
-// scripts/code-cache.mjs: once the command is over, V8's code for everything it compiled, for the build.
-// Not passed on: a child nsdump (restore's supervisor, in demo) would overwrite this run's cache.
-const out = process.env.NSDUMP_CODE_CACHE_OUT;
-delete process.env.NSDUMP_CODE_CACHE_OUT;
-if (out) {
+// scripts/code-cache.mjs: once the command is over, V8's code for everything it compiled, written
+// as this command's cache beside the bundle — only there, whatever the environment says (an
+// nsdump run through `sudo -E` must not write where a variable points). Not passed on: a child
+// nsdump (restore's supervisor, in demo) would overwrite this run's cache.
+const write = process.env.NSDUMP_CODE_CACHE_WRITE === '1';
+delete process.env.NSDUMP_CODE_CACHE_WRITE;
+if (write) {
   process.once('exit', () => {
     const payload = script.createCachedData();
-    writeFileSync(out, Buffer.concat([digest, createHash('sha256').update(payload).digest(), payload]));
+    writeFileSync(new URL(`./${names[0]}`, import.meta.url), Buffer.concat([digest, createHash('sha256').update(payload).digest(), payload]));
   });
 }
 const module = { exports: {} };
