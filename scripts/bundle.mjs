@@ -10,7 +10,7 @@
 // koffi stays outside: it is a native addon, found in node_modules at run time; so does @viz-js/viz
 // (Graphviz as ~1 MB of WebAssembly, imported only by `--format svg`). Run by `npm run build`.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,6 +57,10 @@ await build({
   target: 'node20',
   // NSDUMP_NOMINIFY=1 keeps names and lines readable, for a CPU profile of the CLI.
   minify: !process.env.NSDUMP_NOMINIFY,
+  // Every character outside ASCII escaped (esbuild cannot in a regular expression or String.raw:
+  // the sources write those in ASCII), so that bin.ts reads the bundle as latin1 into a one-byte
+  // string: ~4x faster than decoding UTF-8, and half the memory for V8 to scan.
+  charset: 'ascii',
   keepNames: true,
   external: ['koffi'],
   // A script can run no import() of its own (bin.ts): @viz-js/viz becomes a module of one function
@@ -81,4 +85,6 @@ await build({
   banner: { js: `"use strict";var __nsdumpUrl=require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',
 });
+const nonAscii = readFileSync(join(outdir, 'cli.cjs')).findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) throw new Error(`dist/bin/cli.cjs: byte ${nonAscii} is not ASCII (bin.ts reads it as latin1): write that character as an escape in the source`);
 chmodSync(join(outdir, 'nsdump.js'), 0o755);

@@ -45,11 +45,13 @@ function cacheFor(names: string[]): { name: string; data: Buffer | undefined; wh
 
 const names = cacheNames(process.argv.slice(2));
 const cache = cacheFor(names);
+// The bundle is ASCII (scripts/bundle.mjs refuses to build it otherwise): latin1 reads it exactly,
+// into a one-byte string, ~4x faster than UTF-8.
 // The wrapper CommonJS gives a module, on the bundle's first line so that line numbers stay true,
 // and one more argument: Node 20 runs no import() inside a vm.Script without
 // --experimental-vm-modules, so the one ES module the bundle leaves outside (@viz-js/viz, for
 // --format svg) is imported here, when the bundle asks (scripts/bundle.mjs).
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __nsdumpImport) {${source.toString('utf8')}\n})`, {
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __nsdumpImport) {${source.toString('latin1')}\n})`, {
   filename: bundle,
   cachedData: cache.data,
 });

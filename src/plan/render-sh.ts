@@ -59,8 +59,8 @@ nsdump_tree() {
   done
 }
 
-# End every placeholder and holder — all descendants of this script and of every pid recorded
-# (placeholders re-parented under a subreaper are recorded) — a pid namespace's init takes its
+# End every placeholder and holder: all descendants of this script and of every pid recorded
+# (placeholders re-parented under a subreaper are recorded). A pid namespace's init takes its
 # namespace's processes along, and namespaces held by a holder's fd go with it.
 nsdump_release() {
   # Nothing may stop a release half-way: signals are ignored while it runs.
@@ -110,7 +110,7 @@ nsdump_ready() {
 }
 
 # The first child of process $1 (nsenter --pid and unshare --fork run the command in a child).
-# Called as $(…), a subshell: the caller records the pid in nsdump_pids.
+# Called as $(...), a subshell: the caller records the pid in nsdump_pids.
 nsdump_child() {
   i=0
   while :; do

@@ -5,7 +5,8 @@ import type { Mark, PicBox, PicEdge, Picture } from './picture.js';
 
 /** One line of a quoted Mermaid label: letters, digits and harmless punctuation as they are, the rest as "#NNN;". */
 export function mermaidText(s: string): string {
-  return s.replace(/[^\p{L}\p{N} .,:/()=+@'→↔×_-]/gu, (c) => `#${c.codePointAt(0)};`);
+  // (→ ↔ × written as escapes: a regular expression keeps what it is written with, and the bundle is ASCII.)
+  return s.replace(/[^\p{L}\p{N} .,:/()=+@'\u2192\u2194\u00d7_-]/gu, (c) => `#${c.codePointAt(0)};`);
 }
 
 const label = (lines: string[]) => `"${lines.map(mermaidText).join('<br/>')}"`;

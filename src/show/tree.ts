@@ -39,7 +39,8 @@ function netSummary(s: StateOf<'net'>, img: Image): string {
     if (l.vlanId) tags.push(`id ${l.vlanId}`);
     if (!l.flags.includes('UP')) tags.push('down');
     const addrs = l.addresses.filter((a) => !kernelMadeAddress(a)).map((a) => `${a.address}/${a.prefixLen}`);
-    return `${l.name}${tags.length ? `(${tags.join(' ').replace(/ (↔| on )/g, '$1')})` : ''}${addrs.length ? ` ${addrs.join(' ')}` : ''}`;
+    // (↔ as \u2194: a regular expression keeps what it is written with, and the bundle is ASCII.)
+    return `${l.name}${tags.length ? `(${tags.join(' ').replace(/ (\u2194| on )/g, '$1')})` : ''}${addrs.length ? ` ${addrs.join(' ')}` : ''}`;
   });
   const parts = [links.join(', ') || 'no interfaces'];
   const routes = s.routes.filter((r) => !kernelMadeRoute(r)).map((r) => `${r.dst ? `${r.dst}/${r.dstLen}` : 'default'}${r.gateway ? ` via ${r.gateway}` : r.dev ? ` dev ${r.dev}` : ''}${r.table === 254 ? '' : ` table ${tableName(r.table)}`}`);
