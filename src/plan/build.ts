@@ -8,7 +8,7 @@ import { cannotMake, has, parseKernelVersion, type KernelVersion } from '../mode
 import type { Plan, Step } from './schema.js';
 import { PLAN_VERSION } from './version.js';
 import { flat } from './flat.js';
-import { buildReplay, resolveRefs, setKey as refsKey } from './replay.js';
+import { buildReplay, resolveRefs, setKey as refsKey, type ResolvedRefs } from './replay.js';
 import { PlanError } from './validate.js';
 import { planNet, type ExternalMapping } from './net.js';
 
@@ -80,10 +80,6 @@ function createStep(n: Namespace, ids: readonly Namespace[], initSet: SetInfo | 
   return step;
 }
 
-/** Sets are told apart by all ten links: *_for_children count (an unshare --fork waiter's differ). */
-function setKey(r: NsRefs): string {
-  return refsKey(resolveRefs(r));
-}
 
 /** Creation order: user namespaces, then the other kinds, then pid namespaces (whose inits join the rest). */
 const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
@@ -98,8 +94,14 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
 
   // Namespace sets in use, by first pid; threads that left their leader's sets count too.
   const sets = new Map<string, SetInfo>();
+  // Sets are told apart by all ten links: *_for_children count (an unshare --fork waiter's differ).
+  // Each process's and thread's resolved links and set key, worked out once: the replay reads them
+  // again (the same key string, whose hash V8 keeps, instead of a new one to hash).
+  const resolved = new Map<NsRefs, ResolvedRefs>();
   const inSet = (id: number, refs: NsRefs) => {
-    const k = setKey(refs);
+    const r = resolveRefs(refs);
+    const k = refsKey(r);
+    resolved.set(refs, { refs: r, key: k });
     const s = sets.get(k);
     if (s) s.pids.push(id);
     else sets.set(k, { n: sets.size + 1, refs, pids: [id] });
@@ -107,7 +109,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   for (const p of img.processes) inSet(p.pid, p.namespaces);
   for (const t of img.threads) inSet(t.tid, t.namespaces);
   const root = img.processes.find((p) => p.pid === img.inventory.rootPid);
-  const rootSet = root ? sets.get(setKey(root.namespaces))!.n : 1;
+  const rootSet = root ? sets.get(resolved.get(root.namespaces)!.key)!.n : 1;
   // A pid namespace's init serves the first set that lives in it, if that set's user namespace owns it.
   const initSetOf = new Map<number, SetInfo>();
   for (const s of sets.values()) {
@@ -173,7 +175,7 @@ export function buildPlan(img: Image, target: Target, opts: { external?: Externa
   let processes: Plan['processes'] = [];
   let cannotRestore: string | null = null;
   try {
-    processes = buildReplay(img, sets).processes;
+    processes = buildReplay(img, sets, resolved).processes;
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     cannotRestore = err.message;

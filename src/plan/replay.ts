@@ -496,8 +496,22 @@ export function ownRefs(img: Image): Refs {
   return { ...own, pid_for_children: own.pid, time_for_children: own.time };
 }
 
+/** A process's or thread's links resolved, and its set key. */
+export interface ResolvedRefs {
+  refs: Refs;
+  key: string;
+}
+
+/** The links of `r` resolved and keyed: from `known` (buildPlan worked them out) or anew. */
+function resolvedOf(r: NsRefs, known: ReadonlyMap<NsRefs, ResolvedRefs> | undefined): ResolvedRefs {
+  const k = known?.get(r);
+  if (k) return k;
+  const refs = resolveRefs(r);
+  return { refs, key: setKey(refs) };
+}
+
 /** The processes of the dumped tree in depth-first order from the root, each with its parent's pid. */
-export function treeOrder(img: Image): { pid: number; parent: number | null; refs: Refs }[] {
+export function treeOrder(img: Image, known?: ReadonlyMap<NsRefs, ResolvedRefs>): ({ pid: number; parent: number | null } & ResolvedRefs)[] {
   const byPid = new Map(img.processes.map((p) => [p.pid, p]));
   const children = new Map<number, number[]>();
   const rootPid = img.inventory.rootPid;
@@ -517,7 +531,7 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
     if (of) of.push(t.namespaces);
     else threads.set(t.pid, [t.namespaces]);
   }
-  const out: { pid: number; parent: number | null; refs: Refs }[] = [];
+  const out: ({ pid: number; parent: number | null } & ResolvedRefs)[] = [];
   const seen = new Set<number>();
   // Iterative, so that a deep tree cannot overflow the stack.
   const stack: { pid: number; parent: number | null }[] = [{ pid: rootPid, parent: null }];
@@ -525,8 +539,12 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
     const { pid, parent } = stack.pop()!;
     if (seen.has(pid) || !byPid.has(pid)) continue;
     seen.add(pid);
-    out.push({ pid, parent, refs: resolveRefs(byPid.get(pid)!.namespaces) });
-    for (const t of threads.get(pid) ?? []) out.push({ pid, parent: pid, refs: resolveRefs(t) });
+    const own = resolvedOf(byPid.get(pid)!.namespaces, known);
+    out.push({ pid, parent, refs: own.refs, key: own.key });
+    for (const t of threads.get(pid) ?? []) {
+      const r = resolvedOf(t, known);
+      out.push({ pid, parent: pid, refs: r.refs, key: r.key });
+    }
     const kids = (children.get(pid) ?? []).sort((a, b) => b - a);
     for (const k of kids) stack.push({ pid: k, parent: pid });
   }
@@ -534,12 +552,12 @@ export function treeOrder(img: Image): { pid: number; parent: number | null; ref
 }
 
 /** Replay the tree: the process standing for each set, in the order they are made. */
-export function buildReplay(img: Image, sets: ReadonlyMap<string, { n: number; pids: number[] }>): Replay {
+export function buildReplay(img: Image, sets: ReadonlyMap<string, { n: number; pids: number[] }>, known?: ReadonlyMap<NsRefs, ResolvedRefs>): Replay {
   const b = new ReplayBuilder(img, sets);
   const procOfPid = new Map<number, number>();
   const ownKey = setKey(ownRefs(img));
-  for (const p of treeOrder(img)) {
-    const key = setKey(p.refs);
+  for (const p of treeOrder(img, known)) {
+    const key = p.key;
     const parentProc = p.parent === null ? 0 : procOfPid.get(p.parent) ?? 0;
     // The dumper's own set is the executor's: nothing to make.
     const n = key === ownKey ? 0 : b.add(p.refs, parentProc, sets.get(key)?.pids ?? [p.pid], key);
