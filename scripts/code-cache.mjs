@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheNames } from '../dist/src/cli/code-cache-name.js';
 
 const bin = fileURLToPath(new URL('../dist/bin/', import.meta.url));
 const cli = join(bin, 'nsdump.js');
@@ -54,16 +55,10 @@ function nsdump(args, extra = {}) {
 
 try {
   const img = join(work, 'img');
-  /** [cache name, arguments]: the run's first command word names the cache (bin.ts picks it so). */
-  const runs = [
-    ['cli.v8cache', ['--version']],
-    ['cli.dump.v8cache', ['dump', String(sleeper.pid), '-o', img, '-q']],
-    ['cli.show.v8cache', ['show', img]],
-    ['cli.plan.v8cache', ['plan', img]],
-    ['cli.diff.v8cache', ['diff', img, img]],
-    ['cli.restore.v8cache', ['restore', img, '--', 'true']],
-  ];
-  for (const [name, args] of runs) {
+  const runs = [['--version'], ['dump', String(sleeper.pid), '-o', img, '-q'], ['show', img], ['plan', img], ['diff', img, img], ['restore', img, '--', 'true']];
+  for (const args of runs) {
+    // The cache the run writes: the one the loader picks for it.
+    const name = cacheNames(args)[0];
     const out = join(bin, name);
     const r = await nsdump(args, { NSDUMP_CODE_CACHE_WRITE: '1' });
     // A non-root restore is refused after reading and planning: its cache still holds those.

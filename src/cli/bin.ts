@@ -13,16 +13,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { cacheNames } from './code-cache-name.js';
 
 const bundle = fileURLToPath(new URL('./cli.cjs', import.meta.url));
 const source = readFileSync(bundle);
 const digest = createHash('sha256').update(source).digest();
-
-/** The cache files for this command line, best first: its first word that is not an option (as main.ts reads it), then the generic one. */
-function cacheNames(args: string[]): string[] {
-  const first = args.find((a) => !a.startsWith('-'));
-  return first !== undefined && /^[a-z]{1,16}$/.test(first) ? [`cli.${first}.v8cache`, 'cli.v8cache'] : ['cli.v8cache'];
-}
 
 /** The first of those caches that exists: its payload when it is whole and made from this bundle. */
 function cacheFor(names: string[]): { name: string; data: Buffer | undefined; why: string } {
