@@ -65,11 +65,14 @@ export function linkOf(c: Chain, passive: boolean, t: NsType): NsLink {
   return t;
 }
 
-/** Every namespace a chain makes (by either unshare), with the link its process reaches it by. */
+/** The namespace of type `t` a chain makes (by either unshare), if it makes one. */
+const madeOfType = (c: Chain, t: NsType): number | undefined => c.createFirst[t] ?? c.create[t];
+
+/** Every namespace a chain makes, with the link its process reaches it by. */
 export function madeByChain(c: Chain, passive: boolean): { id: number; link: NsLink }[] {
   const out: { id: number; link: NsLink }[] = [];
   for (const t of NS_TYPES) {
-    const id = c.createFirst[t] ?? c.create[t];
+    const id = madeOfType(c, t);
     if (id !== undefined) out.push({ id, link: linkOf(c, passive, t) });
   }
   return out;
@@ -288,8 +291,9 @@ export class ReplayBuilder {
 
   /** Record what a chain made: later chains join it instead of making it again. */
   private markMade(c: Chain): void {
+    // (madeByChain's ids, without the list and links it builds: this runs once per process.)
     for (const t of NS_TYPES) {
-      const id = c.createFirst[t] ?? c.create[t];
+      const id = madeOfType(c, t);
       if (id !== undefined) this.made.add(id);
     }
   }

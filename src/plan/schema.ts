@@ -81,6 +81,7 @@ export const NetPlan = z.object({
   skipped: z.array(z.object({ ns: id, what: z.string(), why: z.string() })),
 });
 export type NetPlan = z.infer<typeof NetPlan>;
+
 const NsType = z.enum(NS_TYPES);
 
 /** The namespaces of one set, by type: image ids. */
