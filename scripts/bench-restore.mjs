@@ -56,7 +56,8 @@ function loop() {
 /** Start `nsdump restore DIR --hold`; resolves with [ms to ready, stop() → peak RSS in KiB]. */
 function restore(dir, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, 'restore', dir, '--hold'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // The executable, as a user runs `nsdump`.
+  const child = spawn(CLI, ['restore', dir, '--hold'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const entry = [child.pid, false];
   live.add(entry);
   let err = '';
@@ -82,15 +83,16 @@ try {
   const d = spawnSync(process.execPath, [CLI, 'dump', String(orig), '-o', img, '-q'], { encoding: 'utf8' });
   if (d.status !== 0) throw new Error(`dump failed: ${d.stderr}`);
   await stopOriginal();
-  const plan = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, CLI, 'plan', img, '-f', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const plan = spawnSync('/usr/bin/time', ['-f', '%e %M', CLI, 'plan', img, '-f', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const [planS, planKiB] = plan.stderr.trim().split('\n').at(-1).split(' ').map(Number);
 
   const loopMs = [];
   const restoreMs = [];
   const ratios = [];
   // NODE_EXTRA_CA_CERTS makes every Node start read and parse that certificate file (these VMs set
-  // it for their package proxy: ~50 ms of each start, for a program that makes no TLS connection).
-  // Where it is set, restore is also timed without it: what a host without that setting sees.
+  // it for their package proxy: ~46 ms of each start, for a program that makes no TLS connection);
+  // the nsdump executable starts Node without it (src/model/node-env.ts). Where it is set, restore
+  // is also timed without it in the environment: what a host without that setting sees.
   const bare = process.env.NODE_EXTRA_CA_CERTS ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')) : null;
   const bareMs = [];
   const bareRatios = [];

@@ -10,9 +10,10 @@
 // koffi stays outside: it is a native addon, found in node_modules at run time; so does @viz-js/viz
 // (Graphviz as ~1 MB of WebAssembly, imported only by `--format svg`). Run by `npm run build`.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TRAMPOLINE } from '../dist/src/model/node-env.js';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(top, 'dist', 'bin');
@@ -90,4 +91,10 @@ await build({
 });
 const nonAscii = readFileSync(join(outdir, 'cli.cjs')).findIndex((b) => b > 0x7f);
 if (nonAscii >= 0) throw new Error(`dist/bin/cli.cjs: byte ${nonAscii} is not ASCII (bin.ts reads it as latin1): write that character as an escape in the source`);
-chmodSync(join(outdir, 'nsdump.js'), 0o755);
+// The executable's first line: a shell that starts Node without NODE_EXTRA_CA_CERTS (see
+// src/model/node-env.ts: ~46 ms of every start where it is set); Node reads the rest.
+const entry = join(outdir, 'nsdump.js');
+const text = readFileSync(entry, 'utf8');
+if (!text.startsWith('#!/usr/bin/env node\n')) throw new Error('dist/bin/nsdump.js: expected the #!/usr/bin/env node line of bin.ts first');
+writeFileSync(entry, `${TRAMPOLINE}\n${text.slice(text.indexOf('\n') + 1)}`);
+chmodSync(entry, 0o755);

@@ -9,6 +9,7 @@ import { SyscallError } from '../kernel/errors.js';
 import { close, openAt } from '../kernel/ffi.js';
 import type { Addr, Link, Route, Rule } from '../kernel/netlink.js';
 import type { ThreadOp, ThreadOpResult } from '../kernel/thread-ops.js';
+import { nodeHelperEnv } from '../model/node-env.js';
 
 export class HelperError extends Error {
   override readonly name = 'HelperError';
@@ -90,7 +91,8 @@ export function runInside<O extends ThreadOp>(joins: { type: 'user' | 'uts' | 'i
     const args = joins.map((j) => `--${j.type}=${j.path}`);
     if (joins.some((j) => j.type === 'user')) args.push('--preserve-credentials');
     args.push('--', process.execPath, READER, JSON.stringify(sent));
-    const r = spawnSync('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...opened], timeout: 30_000, maxBuffer: 64 << 20 });
+    // The reader is a Node process of ours: started without the certificate bundle (model/node-env.ts).
+    const r = spawnSync('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...opened], timeout: 30_000, maxBuffer: 64 << 20, env: nodeHelperEnv() });
     if (r.error) throw new HelperError(`nsenter: ${r.error.message}`);
     const stderr = r.stderr?.toString().trim() ?? '';
     if (r.status !== 0) throw new HelperError(`nsenter: ${stderr || `exit ${r.status ?? r.signal}`}`);

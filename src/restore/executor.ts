@@ -25,6 +25,7 @@ import { bindHere, bindPathOf, bindThere, prepareBindDir, unbind, type Bound } f
 import { isErrno } from '../kernel/errors.js';
 import { childrenOf, parseNsPid, parseStat, readText } from '../discover/procfs.js';
 import { makeLockedDir, sweepAbandoned } from '../kernel/locked-dir.js';
+import { nodeHelperEnv } from '../model/node-env.js';
 
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
@@ -557,7 +558,8 @@ export class Executor {
 
   private startStateWriter(): { child: ChildProcess; result: Promise<{ out: string; err: string }> } {
     const helper = fileURLToPath(new URL('./state-writer.js', import.meta.url));
-    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: taggedEnv() });
+    // A Node process of ours: started without the certificate bundle it would parse and never use.
+    const child = spawn(process.execPath, [helper], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: nodeHelperEnv(taggedEnv()) });
     this.trackSpawned(child);
     let out = '';
     let err = '';

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RestoreEvent } from './executor.js';
+import { nodeHelperEnv } from '../model/node-env.js';
 
 export { RestoreError, type RestoreEvent, type SetInfo } from './executor.js';
 
@@ -45,7 +46,8 @@ export function restore(dir: string, opts: RestoreOptions = {}): Restoring {
   if (opts.netnsPrefix !== undefined) args.push('--netns-prefix', opts.netnsPrefix);
   if (opts.noBind) args.push('--no-bind');
   for (const e of opts.external ?? []) args.push('--external', e);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  // Started as the `nsdump` executable starts it: without the certificate bundle (model/node-env.ts).
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: nodeHelperEnv() });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   let buf = '';
