@@ -14,11 +14,6 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { cacheNames } from './code-cache-name.js';
-import { restoreStartUpEnv } from '../model/node-env.js';
-
-// The executable's first line started Node without NODE_EXTRA_CA_CERTS (model/node-env.ts): put
-// back, for the commands nsdump runs.
-restoreStartUpEnv();
 
 const bundle = fileURLToPath(new URL('./cli.cjs', import.meta.url));
 const source = readFileSync(bundle);

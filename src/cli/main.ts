@@ -8,6 +8,7 @@ import { EXIT, UsageError, exitCodeOf } from './exit-codes.js';
 import { printable } from '../model/text.js';
 import { NSDUMP_VERSION } from '../model/format.js';
 import { COMMANDS, type CommandDef, type DIFF_FORMATS, type SHOW_FORMATS, type TREES, checkValue, commandNamed, suggestion, usageLine } from './options.js';
+import { restoreStartUpEnv } from '../model/node-env.js';
 
 function fail(err: unknown): never {
   const code = exitCodeOf(err);
@@ -244,4 +245,7 @@ async function main(): Promise<void> {
   }
 }
 
+// Started without NODE_EXTRA_CA_CERTS (model/node-env.ts) by the executable's first line, or by the
+// library's restore() for its supervisor (this module, unbundled): put back, for what nsdump runs.
+restoreStartUpEnv();
 void main();
