@@ -37,6 +37,7 @@ export function manPage(version: string, date: string): string {
     '.TP\n.B NSDUMP_TIMING=1\nprint on standard error how long each stage of dump and restore took, and whether the start used the code cache built with nsdump',
     '.TP\n.B NSDUMP_DEBUG=1\nadd the stack trace to an internal error',
     '.TP\n.B COLUMNS\nthe width help text is wrapped at',
+    `.TP\n.B NODE_EXTRA_CA_CERTS\n${esc("not given to nsdump's own Node processes (the executable starts Node through a POSIX sh line that moves it aside, into NSDUMP_NODE_EXTRA_CA_CERTS): Node would parse that certificate file at every start, and nsdump makes no TLS connection. What nsdump runs (restore -- COMMAND, the processes of restore --hold) gets it back as it was given")}`,
     '.SH SEE ALSO',
     '.BR unshare (1),',
     '.BR nsenter (1),',
