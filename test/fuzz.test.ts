@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES, type FileKind } from '../src/image/codec.js';
+import { FILES, decodeImage, type FileKind } from '../src/image/codec.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { Image as ImageSchema } from '../src/model/image.js';
 import { applyBytes, applyModel, byteCase, independentCheck, modelCase, runCase, seeds, type Files } from './helpers/fuzz.js';
@@ -74,4 +74,51 @@ test('the independent checker itself flags what the corpus breaks (a checker tha
     spoil(img);
     t.is(independentCheck(img), why);
   }
+});
+
+// read.ts parses an image under 2 MiB with zod's interpreted parsers and a larger one with its
+// compiled ones: every test image is small, so the two must agree on what zod is given, whatever
+// it is — the result, the defaults applied, and every issue in order (the first is the message).
+test("zod's interpreted and compiled parsers agree on mutated decoded images", (t) => {
+  const raws = SEEDS.map((f) => decodeImage(f));
+  const keyPaths = (o: unknown, at: string[] = [], out: string[][] = []): string[][] => {
+    if (o && typeof o === 'object' && !(o instanceof Uint8Array)) {
+      for (const [k, v] of Object.entries(o)) {
+        out.push([...at, k]);
+        keyPaths(v, [...at, k], out);
+      }
+    }
+    return out;
+  };
+  const paths = raws.map((r) => keyPaths(r));
+  const value = fc.constantFrom<unknown>(undefined, null, 0, -1, 1.5, Number.NaN, 2 ** 53, '', 'x', true, [], {}, [{}], 2n ** 70n, new Uint8Array(2));
+  const edit = fc.tuple(fc.nat(), fc.constantFrom('set', 'delete', 'add'), value);
+  const text = (r: ReturnType<typeof ImageSchema.safeParse>) =>
+    JSON.stringify(r.success ? { data: r.data } : { issues: r.error.issues }, (_, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString('hex')}` : v === undefined ? 'undefined' : v,
+    );
+  let refused = 0;
+  fc.assert(
+    fc.property(fc.nat(SEEDS.length - 1), fc.array(edit, { minLength: 1, maxLength: 4 }), (seed, edits) => {
+      const raw = structuredClone(raws[seed]) as Record<string, unknown>;
+      for (const [i, op, v] of edits) {
+        const path = paths[seed]![i % paths[seed]!.length]!;
+        let o: unknown = raw;
+        for (const k of path.slice(0, -1)) o = o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+        if (!o || typeof o !== 'object') continue;
+        const obj = o as Record<string, unknown>;
+        const k = path.at(-1)!;
+        if (op === 'set') obj[k] = v;
+        else if (op === 'delete') delete obj[k];
+        else obj[`${k}Extra`] = v;
+      }
+      const interpreted = ImageSchema.safeParse(structuredClone(raw), { jitless: true });
+      const compiled = ImageSchema.safeParse(structuredClone(raw), { jitless: false });
+      if (!interpreted.success) refused++;
+      return text(interpreted) === text(compiled);
+    }),
+    RUN,
+  );
+  // Most cases must be refusals, or the agreement says little about the messages.
+  t.true(refused > RUN.numRuns / 2, `${refused} of ${RUN.numRuns} refused`);
 });
