@@ -170,6 +170,10 @@ ip address add 198.51.100.1/24 dev ${host}
 ip link set dev ${host} up
 ping -c1 -W2 198.51.100.2 >/dev/null && echo "ping ok"
 kill $r; wait $r; echo "restore=$?"
+# The kernel tears a network namespace down asynchronously (cleanup_net, from a workqueue), and
+# the veth whose other end was there with it: wait for that (at most ~10 s).
+i=0
+while ip link show dev ${host} >/dev/null 2>&1 && [ "$i" -lt 1000 ]; do i=$((i + 1)); sleep 0.01; done
 ip link show dev ${host} >/dev/null 2>&1 || echo "host end gone"
 `;
   const r = spawnSync('unshare', ['--net', 'sh', '-c', script], { encoding: 'utf8', timeout: 120_000 });
