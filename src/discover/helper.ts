@@ -10,6 +10,7 @@ import { close, openAt } from '../kernel/ffi.js';
 import type { Addr, Link, Route, Rule } from '../kernel/netlink.js';
 import type { ThreadOp, ThreadOpResult } from '../kernel/thread-ops.js';
 import { nodeHelperEnv } from '../model/node-env.js';
+import { ANSWER_FD, namesFromHex } from './reader-protocol.js';
 
 export class HelperError extends Error {
   override readonly name = 'HelperError';
@@ -35,7 +36,6 @@ export function readInside(type: 'user' | 'time', nsPath: string, files: string[
 
 // ---- one ThreadOp inside, by nsdump's own reader (ns-reader.ts) ----
 
-const ANSWER_FD = 3;
 /** Where the reader program is: beside this module, bundled (dist/bin) or not (dist/src/discover). */
 const READER = fileURLToPath(new URL('./ns-reader.js', import.meta.url));
 
@@ -62,7 +62,7 @@ const HEX = z.string().regex(/^(?:[0-9a-f]{2}){0,64}$/);
 /** What each op answers, checked before anything of it is used. */
 const OK: Record<Exclude<ThreadOp['kind'], 'routeSocket'>, z.ZodType> = {
   // Names are bytes (a hostname need not be UTF-8): the reader sends them as hex.
-  uname: z.object({ nodename: HEX, domainname: HEX }).transform((u) => ({ nodename: new Uint8Array(Buffer.from(u.nodename, 'hex')), domainname: new Uint8Array(Buffer.from(u.domainname, 'hex')) })),
+  uname: z.object({ nodename: HEX, domainname: HEX }).transform(namesFromHex),
   files: Texts,
   pinnedFiles: Texts,
   sysctls: Texts,

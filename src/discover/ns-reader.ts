@@ -7,18 +7,14 @@
 import { writeSync } from 'node:fs';
 import { SyscallError } from '../kernel/errors.js';
 import { runThreadOp, type ThreadOp } from '../kernel/thread-ops.js';
-
-/** The fd the answer goes to: the spawner's fourth stdio entry (helper.ts). */
-const ANSWER_FD = 3;
-
-const hexNames = (u: { nodename: Uint8Array; domainname: Uint8Array }) => ({ nodename: Buffer.from(u.nodename).toString('hex'), domainname: Buffer.from(u.domainname).toString('hex') });
+import { ANSWER_FD, namesToHex } from './reader-protocol.js';
 
 let answer: unknown;
 try {
   const op = JSON.parse(process.argv[2] ?? '') as ThreadOp;
   const ok = runThreadOp(op);
   // JSON has no bytes: uname's names go as hex (helper.ts turns them back).
-  answer = { ok: op.kind === 'uname' ? hexNames(ok as { nodename: Uint8Array; domainname: Uint8Array }) : ok };
+  answer = { ok: op.kind === 'uname' ? namesToHex(ok as { nodename: Uint8Array; domainname: Uint8Array }) : ok };
 } catch (err) {
   answer = { error: err instanceof SyscallError ? { syscall: err.syscall, errno: err.errno, path: err.path ?? null } : { message: String((err as Error)?.message ?? err) } };
 }

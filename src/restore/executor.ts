@@ -597,7 +597,7 @@ export class Executor {
     // Had the host's names changed while the namespaces were made, some would have copied the
     // new ones: then every uts namespace is written.
     const now = uname();
-    const changed = !now.nodename.equals(this.ownUts!.hostname) || !now.domainname.equals(this.ownUts!.domainname);
+    const changed = this.namesDiffer(now.nodename, now.domainname);
     for (const [id, fd] of this.held) {
       const n = this.ids.get(id)!;
       if (n.type === 'uts' && n.state) {
@@ -624,7 +624,11 @@ export class Executor {
 
   private utsDiffers(u: StateOf<'uts'>): boolean {
     // As bytes: a name need not be UTF-8.
-    return !kernelBytes(u.hostname).equals(this.ownUts!.hostname) || !kernelBytes(u.domainname).equals(this.ownUts!.domainname);
+    return this.namesDiffer(kernelBytes(u.hostname), kernelBytes(u.domainname));
+  }
+
+  private namesDiffer(hostname: Uint8Array, domainname: Uint8Array): boolean {
+    return !this.ownUts!.hostname.equals(hostname) || !this.ownUts!.domainname.equals(domainname);
   }
 
   /** The ipc sysctls to write: those that differ from a new ipc namespace's defaults. */
