@@ -63,7 +63,7 @@ function readFile(dir: string, kind: FileKind): Buffer {
 }
 
 /** Image size from which zod's compiled object parsers pay for their compiling (see below). */
-const JIT_FROM_BYTES = 2 * 1024 * 1024;
+export const JIT_FROM_BYTES = 2 * 1024 * 1024;
 
 const inDir = (dir: string): Locate => (kind) => join(dir, FILES[kind].name);
 
