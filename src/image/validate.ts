@@ -289,8 +289,11 @@ export function processTreeHasNoCycle(ix: Index): Problem | undefined {
   return undefined;
 }
 
-/** In the order they run: the structural rules first, as the later ones rely on them. */
-export const IMAGE_RULES: Rule[] = [
+/**
+ * In the order they run: the structural rules first, as the later ones rely on them. Keyed by the
+ * name a message gives in brackets (a table, not Function.name: the bundle's minifier renames).
+ */
+export const IMAGE_RULES: Readonly<Record<string, Rule>> = {
   namespaceIdsAreDense,
   ownersAndParentsResolveBackwards,
   userOwnerIsItsParent,
@@ -306,7 +309,7 @@ export const IMAGE_RULES: Rule[] = [
   processLinksResolve,
   rootIsAmongTheProcesses,
   processTreeHasNoCycle,
-];
+};
 
 /** The first problem of an image, or undefined when it is sound. */
 export function findProblem(img: Image): { rule: string; problem: Problem } | undefined {
@@ -314,9 +317,9 @@ export function findProblem(img: Image): { rule: string; problem: Problem } | un
   for (const n of img.namespaces) byId.push(n);
   // Ids are checked dense by the first rule; until then nothing else looks a namespace up.
   const ix: Index = { img, byId };
-  for (const rule of IMAGE_RULES) {
-    const problem = rule(ix);
-    if (problem) return { rule: rule.name, problem };
+  for (const [rule, check] of Object.entries(IMAGE_RULES)) {
+    const problem = check(ix);
+    if (problem) return { rule, problem };
   }
   return undefined;
 }

@@ -43,20 +43,21 @@ export function wholeHostImagesHaveNoTreeToReplay(img: Image): Problem[] {
   return [{ entry: null, what: 'a whole-host image (nsdump dump --all) has no root process, so no tree to recreate: dump the tree to restore' }];
 }
 
-export const RULES: Rule[] = [
+/** In the order they run, keyed by the name a message gives in brackets (not Function.name: the bundle's minifier renames). */
+export const RULES: Readonly<Record<string, Rule>> = {
   wholeHostImagesHaveNoTreeToReplay,
   ownersWithinScope,
   parentsWithinScope,
   createdNamespacesHaveTheirState,
-];
+};
 
 /** Throws the first problem found as a PlanError (exit 8); the image must have been validated (readImage). */
 export function validateForPlan(dir: string, img: Image): void {
-  for (const rule of RULES) {
-    const [p] = rule(img);
+  for (const [rule, check] of Object.entries(RULES)) {
+    const [p] = check(img);
     if (!p) continue;
     const where = p.entry ? `${join(dir, FILES.namespaces.name)}: entry ${p.entry.id} (${p.entry.type}#${p.entry.id})` : dir;
-    const msg = `${where}: ${p.what} [${rule.name}]`;
+    const msg = `${where}: ${p.what} [${rule}]`;
     throw new PlanError(msg);
   }
 }
