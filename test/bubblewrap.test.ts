@@ -1,5 +1,6 @@
 // Round trips of sandboxes bubblewrap itself makes (how Flatpak runs every app): --uid 1000 with
-// uid 0 unmapped, as root and as an unprivileged user, and bubblewrap inside bubblewrap. .ci/run
+// uid 0 unmapped, as root and as an unprivileged user, and bubblewrap inside bubblewrap; and a
+// command run in the restored sandbox (`restore -- CMD`) with the sandboxed process's ids. .ci/run
 // installs bubblewrap; where it is missing these are skipped, and say so.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -30,5 +31,10 @@ for (const [name, script] of cases) {
     t.is(d.code, 0, `${d.stdout}${d.stderr}`);
     t.is(await held.stop(), 0, held.stderr());
     t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
+    // A command run in the restored sandbox is who the sandboxed process was there: uid 1000.
+    const sandboxed = original.img.processes.find((p) => p.comm === 'sleep')!;
+    const cmd = nsdump(['restore', original.dir, '--pid', String(sandboxed.pid), '--', 'sh', '-c', 'id -u; id -g']);
+    t.is(cmd.code, 0, cmd.stderr);
+    t.is(cmd.stdout, '1000\n1000\n');
   });
 }

@@ -111,5 +111,12 @@ for (const rootless of [false, true]) {
     t.is(d.code, 0, `${d.stdout}${d.stderr}`);
     t.is(await held.stop(), 0, held.stderr());
     t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
+    // A command run in the restored container is its root, capabilities and all, as with
+    // nsenter --all: rootless, root inside is the user that ran runc, not restore's own uid 0.
+    const cmd = nsdump(['restore', original.dir, '--', 'sh', '-c', 'id -u; id -g; grep ^CapEff /proc/self/status']);
+    t.is(cmd.code, 0, cmd.stderr);
+    const [uid, gid, capEff] = cmd.stdout.trim().split('\n');
+    t.deepEqual([uid, gid], ['0', '0']);
+    t.not(BigInt(`0x${capEff!.split(/\s+/)[1]}`), 0n, capEff);
   });
 }

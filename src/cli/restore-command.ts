@@ -74,6 +74,8 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   };
   let plan: Plan;
   let set: number;
+  // The dumped process the command stands in for (its ids, where the set's user namespace is made).
+  let as: number | undefined;
   try {
     const img = readImage(opts.dir);
     timer.mark('read');
@@ -81,6 +83,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
     if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
     set = chooseSet(plan, opts);
+    as = opts.pid ?? (opts.set === undefined ? img.inventory.rootPid ?? undefined : undefined);
     preflight(plan, img);
     timer.mark('plan');
     exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix }, start);
@@ -96,7 +99,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     if (opts.command.length) {
       let code: number;
       try {
-        code = await exec.attach(set, opts.command, plan.target.pidfd, (p) => (cmdPid = p));
+        code = await exec.attach(set, opts.command, plan.target.pidfd, (p) => (cmdPid = p), as);
       } finally {
         await exec.release('the command ended');
       }

@@ -60,6 +60,14 @@ const SIGKILL = 9;
  */
 export const RESTORE_TAG = 'NSDUMP_RESTORE';
 const taggedEnv = () => ({ ...process.env, [RESTORE_TAG]: String(process.pid) });
+/** Whether this process may call setgroups (its user namespace's /proc/PID/setgroups says allow). */
+function setgroupsAllowed(): boolean {
+  try {
+    return readText('/proc/self/setgroups').trim() === 'allow';
+  } catch {
+    return false;
+  }
+}
 const untaggedEnv = () => {
   const e = { ...process.env };
   delete e[RESTORE_TAG];
@@ -730,12 +738,45 @@ export class Executor {
     return out;
   }
 
-  /** Run `command` in set `set` (nsenter from the executor), with the user's stdio; resolves with its exit status. */
-  async attach(set: number, command: string[], pidfd: boolean, onStart?: (pid: number) => void): Promise<number> {
+  /**
+   * The uid and gid a command takes in set `set`: where the set's user namespace is one the restore
+   * made, those of the dumped process `as` (the set's first by default) as that namespace maps them.
+   * Joining a user namespace keeps the caller's ids, which such a namespace may not map at all (a
+   * rootless container maps only its user: restore's uid 0 then reads as the overflow uid there,
+   * and exec drops every capability), where the dumped process was, say, that container's root.
+   * null, and the caller's ids are kept: the set is in the executor's own user namespace, the image
+   * records no credentials for the process, its ids do not map there, or nsenter could not set them.
+   */
+  commandIds(set: number, as?: number): { uid: number; gid: number } | null {
+    const st = this.spawnOf.get(set);
+    if (!st || !this.made(set, 'user')) return null;
+    const pid = as ?? st.pids[0];
+    // A pid of the set may be a thread's (one that left its leader's namespaces): its leader's credentials.
+    const leader = this.img.threads.find((x) => x.tid === pid)?.pid ?? pid;
+    const creds = this.img.processes.find((p) => p.pid === leader)?.credentials;
+    if (!creds) return null;
+    const user = st.namespaces.user;
+    // nsenter drops supplementary groups before it sets the ids, and gives up when setgroups fails
+    // both where it runs and in the namespace it joined: both deny it where restore itself runs in
+    // a user namespace that denies it (a rootless container) and the dumped one did too.
+    if (!setgroupsAllowed() && stateOf(this.ids.get(user)!, 'user').setgroups === 'deny') return null;
+    const uid = this.replay.fromExec(user, creds.uid.effective, 'uid');
+    const gid = this.replay.fromExec(user, creds.gid.effective, 'gid');
+    return uid === null || gid === null ? null : { uid, gid };
+  }
+
+  /**
+   * Run `command` in set `set` (nsenter from the executor), with the user's stdio, as commandIds
+   * says (`as`: the dumped process it stands in for); resolves with its exit status.
+   */
+  async attach(set: number, command: string[], pidfd: boolean, onStart?: (pid: number) => void, as?: number): Promise<number> {
     const info = this.sets()[String(set)];
     if (!info) throw new RestoreError(`no set ${set}`);
     const types = NS_TYPES.filter((t) => this.made(set, t));
-    const args = ['--preserve-credentials'];
+    const ids = this.commandIds(set, as);
+    // nsenter sets them once it has joined (setgroups, setgid, setuid); exec then leaves CMD every
+    // capability there as that namespace's root, none as another uid.
+    const args = ids ? [`--setuid=${ids.uid}`, `--setgid=${ids.gid}`] : ['--preserve-credentials'];
     if (pidfd) args.push('--target', String(info.pid), ...types.map((t) => `--${NSENTER_FLAG[t]}`));
     else args.push(...JOIN_ORDER.filter((t) => types.includes(t)).map((t) => `--${NSENTER_FLAG[t]}=${info.ns[t]}`));
     const child = spawn('nsenter', [...args, '--', ...ATTACH_ARGV, ...command], { stdio: ['inherit', 'inherit', 'pipe', 'pipe', 2], env: untaggedEnv() });
