@@ -5,8 +5,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { dumpToJson, nsdump } from './helpers/cli.js';
-import { restoreMembers } from './helpers/kernel.js';
-import { hold, restoreGone } from './helpers/restore.js';
+import { assertRoundTrip } from './helpers/restore.js';
 import { startTopology } from './helpers/topology.js';
 
 const BWRAP = spawnSync('bwrap', ['--version']).status === 0;
@@ -25,12 +24,7 @@ for (const [name, script] of cases) {
     const topo = await startTopology(t, 'bwrap', { inline: script, ready: 1 });
     const original = dumpToJson(t, topo.pid);
     t.true(original.img.namespaces.some((n) => n.type === 'user' && !n.inScope && !(n.state as { uidMap: { inside: number }[] }).uidMap.some((l) => l.inside === 0)), 'a user namespace that maps no uid 0');
-    const held = await hold(t, original.dir);
-    const restored = dumpToJson(t, held.ready.root);
-    const d = nsdump(['diff', original.dir, restored.dir]);
-    t.is(d.code, 0, `${d.stdout}${d.stderr}`);
-    t.is(await held.stop(), 0, held.stderr());
-    t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
+    await assertRoundTrip(t, original.dir);
     // A command run in the restored sandbox is who the sandboxed process was there: uid 1000.
     const sandboxed = original.img.processes.find((p) => p.comm === 'sleep')!;
     const cmd = nsdump(['restore', original.dir, '--pid', String(sandboxed.pid), '--', 'sh', '-c', 'id -u; id -g']);

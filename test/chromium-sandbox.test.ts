@@ -7,9 +7,9 @@ import test from 'ava';
 import { chownSync } from 'node:fs';
 import type { Namespace } from '../src/model/image.js';
 import { chromium } from './helpers/browser.js';
-import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
-import { assertMatchesKernel, restoreMembers } from './helpers/kernel.js';
-import { hold, restoreGone } from './helpers/restore.js';
+import { dumpToJson, tempDir } from './helpers/cli.js';
+import { assertMatchesKernel } from './helpers/kernel.js';
+import { assertRoundTrip } from './helpers/restore.js';
 import { startTopology } from './helpers/topology.js';
 
 const BROWSER = chromium();
@@ -39,10 +39,5 @@ const userMaps = (n: Namespace) => (n.type === 'user' && n.state ? n.state.uidMa
   t.true(users.some((u) => u.parent !== null && users.some((o) => o.id === u.parent)), 'one inside the other');
   t.true(users.every((u) => userMaps(u).length > 0 && !userMaps(u).some((l) => l.inside === 0)), 'none maps uid 0');
   t.true(made.some((n) => n.type === 'pid' && n.state?.level === 2), 'a pid namespace two levels down');
-  const held = await hold(t, original.dir);
-  const restored = dumpToJson(t, held.ready.root);
-  const d = nsdump(['diff', original.dir, restored.dir]);
-  t.is(d.code, 0, `${d.stdout}${d.stderr}`);
-  t.is(await held.stop(), 0, held.stderr());
-  t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
+  await assertRoundTrip(t, original.dir);
 });

@@ -8,8 +8,8 @@ import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync
 import { join } from 'node:path';
 import { expireAfter } from './helpers/child.js';
 import { dumpToJson, nsdump, tempDir } from './helpers/cli.js';
-import { assertMatchesKernel, restoreMembers } from './helpers/kernel.js';
-import { hold, restoreGone } from './helpers/restore.js';
+import { assertMatchesKernel } from './helpers/kernel.js';
+import { assertRoundTrip } from './helpers/restore.js';
 
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
 const RUNC = which('runc');
@@ -105,12 +105,7 @@ for (const rootless of [false, true]) {
     t.deepEqual(made.map((n) => n.type).sort(), (rootless ? ['user', 'pid', 'ipc', 'uts', 'mnt'] : ['pid', 'net', 'ipc', 'uts', 'mnt']).sort(), "the namespaces runc's default spec makes");
     const user = made.find((n) => n.type === 'user');
     if (rootless) t.deepEqual(user?.type === 'user' ? user.state?.uidMap : null, [{ inside: 0, outside: UID, count: 1 }], 'uid 0 inside is the user that ran it');
-    const held = await hold(t, original.dir);
-    const restored = dumpToJson(t, held.ready.root);
-    const d = nsdump(['diff', original.dir, restored.dir]);
-    t.is(d.code, 0, `${d.stdout}${d.stderr}`);
-    t.is(await held.stop(), 0, held.stderr());
-    t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
+    await assertRoundTrip(t, original.dir);
     // A command run in the restored container is its root, capabilities and all, as with
     // nsenter --all: rootless, root inside is the user that ran runc, not restore's own uid 0.
     const cmd = nsdump(['restore', original.dir, '--', 'sh', '-c', 'id -u; id -g; grep ^CapEff /proc/self/status']);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
 import { firstLine } from './child.js';
+import { dumpToJson, nsdump } from './cli.js';
 import { restoreMembers } from './kernel.js';
 import { CLI } from './paths.js';
 
@@ -62,4 +63,18 @@ export async function hold(t: ExecutionContext, dir: string, extra: string[] = [
   });
   const line = await firstLine(child, exited, 'restore', 90_000, () => err);
   return { ready: JSON.parse(line) as Ready, pid: child.pid!, exited, stop, stderr: () => err };
+}
+
+/**
+ * The round trip of an image of a real peer's sandbox: `restore --hold` it, dump the restored
+ * root, require `nsdump diff` to find the two equivalent, then end the restore and check that
+ * nothing it made is left.
+ */
+export async function assertRoundTrip(t: ExecutionContext, dir: string): Promise<void> {
+  const held = await hold(t, dir);
+  const restored = dumpToJson(t, held.ready.root);
+  const d = nsdump(['diff', dir, restored.dir]);
+  t.is(d.code, 0, `${d.stdout}${d.stderr}`);
+  t.is(await held.stop(), 0, held.stderr());
+  t.true(await restoreGone(held.pid), JSON.stringify(restoreMembers(held.pid)));
 }
