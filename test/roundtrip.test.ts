@@ -157,6 +157,16 @@ test('restore --no-pidfd -- CMD joins one namespace at a time and runs CMD in th
   t.is(r.stdout, 'container\n65536\n');
 });
 
+test('restore -- CMD run by a root without CAP_SETGID, in a user namespace that denies setgroups: CMD keeps restore\'s ids rather than failing to join', async (t) => {
+  const topo = await startTopology(t, 'deny-setgroups', { inline: `exec unshare --user --map-root-user --uts --fork sh -c 'echo ready; exec sleep 100000'` });
+  const { dir } = dumpToJson(t, topo.pid);
+  // nsenter --setgid drops supplementary groups first; without CAP_SETGID here and with setgroups
+  // denied there, it gives up. Everything else the restore does needs no CAP_SETGID.
+  const r = nsdump(['restore', dir, '--', 'sh', '-c', 'id -u; id -g'], { prefix: ['setpriv', '--bounding-set=-setgid', '--'] });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, '0\n0\n');
+});
+
 test('hostnames are data: hostile ones, a newline included, are restored verbatim', async (t) => {
   const topo = await startTopology(t, 'uts-owned-by-ancestor');
   const { dir } = dumpToJson(t, topo.pid);

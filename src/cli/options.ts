@@ -105,7 +105,7 @@ export const COMMANDS: CommandDef[] = [
     usage: '<dir> (--hold | -- CMD [ARG...]) [options] | --unbind DIR',
     positionals: [
       { ...image(), optional: true },
-      { name: 'command', kind: 'text', optional: true, variadic: true, describe: "after --: run this in the dumped root's namespaces (or --set/--pid), then release; in a user namespace the restore made, as the uid and gid the dumped process had there" },
+      { name: 'command', kind: 'text', optional: true, variadic: true, describe: "after --: run this in the dumped root's namespaces (or --set/--pid), then release; in a user namespace the restore made, as the effective uid and gid the dumped process had there (where recorded, mapped and settable; else yours)" },
     ],
     options: [
       { name: 'hold', describe: 'print one JSON line (pids and /proc paths of every set) once ready; hold until SIGTERM, SIGINT or SIGHUP' },

@@ -12,6 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { becomeSubreaper, close as closeRaw, mkfifo, uname, open as openFd, pidfdOpen, raiseNofileLimit, reapIfExited, sendSignal, waitAllReadable, waitAnyReadable } from '../kernel/ffi.js';
 import { stateOf, type Image, type Namespace, type StateOf } from '../model/image.js';
+import { capBit, capNumber, parseStatus } from '../model/caps.js';
 import { kernelBytes } from '../model/kernel-text.js';
 import { orderedSysctls } from '../model/ipc.js';
 import { JOIN_ORDER, NS_TYPES, UTIL_LINUX_OPTION, type NsLink, type NsType } from '../model/species.js';
@@ -60,10 +61,17 @@ const SIGKILL = 9;
  */
 export const RESTORE_TAG = 'NSDUMP_RESTORE';
 const taggedEnv = () => ({ ...process.env, [RESTORE_TAG]: String(process.pid) });
-/** Whether this process may call setgroups (its user namespace's /proc/PID/setgroups says allow). */
-function setgroupsAllowed(): boolean {
+/**
+ * Whether what restore execs as uid 0 (nsenter) may call setgroups here (the kernel's
+ * may_setgroups): this user namespace allows it and has a gid_map, and the caller holds CAP_SETGID.
+ * Exec gives uid 0 its bounding and inheritable sets: a root whose bounding set lacks CAP_SETGID
+ * (a service or container that dropped it) is refused, whatever /proc/self/setgroups says.
+ */
+function setgroupsWorksHere(): boolean {
   try {
-    return readText('/proc/self/setgroups').trim() === 'allow';
+    const s = parseStatus(readText('/proc/self/status'));
+    if (((s.bounding | s.inheritable) & capBit(capNumber('CAP_SETGID')!)) === 0n) return false;
+    return readText('/proc/self/setgroups').trim() === 'allow' && readText('/proc/self/gid_map').trim() !== '';
   } catch {
     return false;
   }
@@ -757,9 +765,10 @@ export class Executor {
     if (!creds) return null;
     const user = st.namespaces.user;
     // nsenter drops supplementary groups before it sets the ids, and gives up when setgroups fails
-    // both where it runs and in the namespace it joined: both deny it where restore itself runs in
-    // a user namespace that denies it (a rootless container) and the dumped one did too.
-    if (!setgroupsAllowed() && stateOf(this.ids.get(user)!, 'user').setgroups === 'deny') return null;
+    // both where it runs and in the namespace it joined: both refuse it where restore itself runs
+    // in a user namespace that denies it (a rootless container), or without CAP_SETGID, and the
+    // dumped one denied it too.
+    if (!setgroupsWorksHere() && stateOf(this.ids.get(user)!, 'user').setgroups === 'deny') return null;
     const uid = this.replay.fromExec(user, creds.uid.effective, 'uid');
     const gid = this.replay.fromExec(user, creds.gid.effective, 'gid');
     return uid === null || gid === null ? null : { uid, gid };
