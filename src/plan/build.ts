@@ -80,7 +80,6 @@ function createStep(n: Namespace, ids: readonly Namespace[], initSet: SetInfo | 
   return step;
 }
 
-
 /** Creation order: user namespaces, then the other kinds, then pid namespaces (whose inits join the rest). */
 const CREATE_RANK = (t: NsType) => (t === 'user' ? 0 : t === 'pid' ? 2 : 1);
 
