@@ -74,7 +74,6 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   };
   let plan: Plan;
   let set: number;
-  // The dumped process the command stands in for (its ids, where the set's user namespace is made).
   let as: number | undefined;
   try {
     const img = readImage(opts.dir);
@@ -82,8 +81,7 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
     validateForPlan(opts.dir, img);
     plan = buildPlan(img, targetOf({ pidfd: opts.pidfd }), { external });
     if (plan.cannotRestore) throw new PlanError(plan.cannotRestore);
-    set = chooseSet(plan, opts);
-    as = opts.pid ?? (opts.set === undefined ? img.inventory.rootPid ?? undefined : undefined);
+    ({ set, as } = chooseSet(plan, img.inventory.rootPid, opts));
     preflight(plan, img);
     timer.mark('plan');
     exec = new Executor(plan, img, { onEvent, onStage: timer.mark, noBind: opts.noBind, bindDir: opts.bind, netnsPrefix: opts.netnsPrefix }, start);
@@ -122,16 +120,19 @@ export async function restoreCommand(opts: RestoreCommandOptions): Promise<numbe
   }
 }
 
-/** The set a command joins: the dumped root's, or --set's, or the set of --pid. */
-function chooseSet(plan: Plan, opts: RestoreCommandOptions): number {
+/**
+ * The set a command joins, and the dumped process it stands in for (whose ids it takes where the
+ * set's user namespace is made; undefined: the set's first): the dumped root's, or --set's, or --pid's.
+ */
+function chooseSet(plan: Plan, rootPid: number | null, opts: RestoreCommandOptions): { set: number; as: number | undefined } {
   if (opts.set !== undefined) {
     if (!plan.steps.some((s) => s.op === 'spawn' && s.set === opts.set)) throw new UsageError(`--set ${opts.set}: the plan has sets 1 to ${plan.steps.filter((s) => s.op === 'spawn').length}`);
-    return opts.set;
+    return { set: opts.set, as: undefined };
   }
   if (opts.pid !== undefined) {
     const s = plan.steps.find((x) => x.op === 'spawn' && x.pids.includes(opts.pid!));
     if (!s || s.op !== 'spawn') throw new UsageError(`--pid ${opts.pid}: no process of the dumped tree has that pid`);
-    return s.set;
+    return { set: s.set, as: opts.pid };
   }
-  return plan.rootSet;
+  return { set: plan.rootSet, as: rootPid ?? undefined };
 }
